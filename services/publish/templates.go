@@ -1,0 +1,38 @@
+package publish
+
+import (
+	"embed"
+	"html/template"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// templates are the parsed HTML templates: one set per page, each with the
+// shared layout, and the fragment that is the content of feed entries.
+type templates struct {
+	home, digest, notFound *template.Template
+	content                *template.Template
+}
+
+// parseTemplates parses the embedded templates. They are part of the
+// binary, so failing to parse them is a bug that every test catches, not a
+// runtime condition.
+func parseTemplates(loc *time.Location) templates {
+	funcs := template.FuncMap{
+		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// localtime is how Vietnamese readers write a time: 15:34 01/12/2023.
+		"localtime": func(t time.Time) string { return t.In(loc).Format("15:04 02/01/2006") },
+	}
+	page := func(name string) *template.Template {
+		return template.Must(template.New(name).Funcs(funcs).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+	}
+	return templates{
+		home:     page("home.html"),
+		digest:   page("digest.html"),
+		notFound: page("notfound.html"),
+		content:  template.Must(template.New("content.html").Funcs(funcs).ParseFS(templateFS, "templates/content.html")),
+	}
+}
