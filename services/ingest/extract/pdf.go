@@ -1,0 +1,285 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/ledongthuc/pdf"
+)
+
+// minLetters is the least number of letters a PDF must yield to count as
+// having a text layer. Scanned decrees from chinhphu.vn carry only a
+// digital-signature stamp, which is not the document.
+const minLetters = 20
+
+// Page-tree limits: a hostile tree can be deep, cyclic or claim a billion
+// pages.
+const (
+	maxPages      = 10_000
+	maxPageDepth  = 64
+	maxTreeVisits = 200_000
+)
+
+const pdfExtractor = "ledongthuc/pdf"
+
+// PDF extracts the text of a PDF, page by page. A page that fails (a
+// malformed stream, a panic in the parser) is listed in FailedPages with
+// the reason in Warnings and the other pages are kept; a damaged stream
+// keeps the text read before the damage. Lines are rebuilt from glyph
+// positions, so text in PDFs that encode no spaces reads with spaces, and
+// columns and header blocks are read one after the other.
+//
+// Errors wrap ErrCorrupt when the file cannot be parsed, ErrUnsupported
+// when it needs a password or an unsupported encryption, and ErrNoText when
+// no page has a text layer (then the Document is returned as well, with
+// Pages and Warnings, for the OCR stage). When ctx is done before the
+// parser finishes, PDF returns the context's error at once; the parser
+// goroutine then runs on until it finishes, so data must not be modified
+// afterwards.
+func PDF(ctx context.Context, data []byte) (*Document, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("extracting pdf: %w", err)
+	}
+	type result struct {
+		doc *Document
+		err error
+	}
+	done := make(chan result, 1) // buffered: an abandoned parser can still finish
+	go func() {
+		var res result
+		defer func() {
+			if r := recover(); r != nil {
+				res = result{err: fmt.Errorf("extracting pdf: %w: parser panic: %v", ErrCorrupt, r)}
+			}
+			done <- res
+		}()
+		res.doc, res.err = extractPDF(ctx, data)
+	}()
+	select {
+	case res := <-done:
+		return res.doc, res.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("extracting pdf: gave up waiting for the parser (a hostile or looping file?): %w", ctx.Err())
+	}
+}
+
+func extractPDF(ctx context.Context, data []byte) (*Document, error) {
+	r, pages, notes, err := openPDF(data)
+	if err != nil {
+		return nil, err
+	}
+	doc := &Document{
+		Format:    FormatPDF,
+		Extractor: pdfExtractor,
+		Pages:     len(pages),
+		Warnings:  notes,
+		// A broken Info dictionary must not cost the text.
+		Title: safe(func() string {
+			return Normalize(strings.ReplaceAll(r.Trailer().Key("Info").Key("Title").Text(), "\n", " "))
+		}),
+	}
+	fonts := fontCache{}
+	var empty []int
+	var firstErr error
+	unmapped := 0
+	for i, p := range pages {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", i+1, len(pages), err)
+		}
+		n := i + 1
+		lines, bad, err := pageLines(p, fonts)
+		unmapped += bad
+		if err != nil {
+			if len(lines) == 0 {
+				doc.FailedPages = append(doc.FailedPages, n)
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: %v", n, err))
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: text may be incomplete: %v", n, err))
+		}
+		paras := Paragraphs(lines, n)
+		if len(paras) == 0 {
+			empty = append(empty, n)
+		}
+		doc.Paragraphs = appendPage(doc.Paragraphs, paras)
+	}
+
+	letters, chars := 0, 0
+	for _, p := range doc.Paragraphs {
+		for _, r := range p.Text {
+			if unicode.IsLetter(r) {
+				letters++
+			}
+			if !unicode.IsSpace(r) {
+				chars++
+			}
+		}
+	}
+	switch {
+	case len(pages) > 0 && len(doc.FailedPages) == len(pages):
+		why := ""
+		if safe(func() bool { return !r.Trailer().Key("Encrypt").IsNull() }) {
+			why = "the file is encrypted and could not be decrypted; "
+		}
+		return doc, fmt.Errorf("extracting pdf: %w: all %s failed (%s%v); OCR of the rendered pages may still work", ErrNoText, plural(len(pages), "page"), why, firstErr)
+	case letters < minLetters && unmapped > letters:
+		return doc, fmt.Errorf("extracting pdf: %w: the text layer cannot be decoded (%d characters in fonts without a Unicode mapping); OCR is needed", ErrNoText, unmapped)
+	case chars == 0:
+		return doc, fmt.Errorf("extracting pdf: %w: no text layer on %s: probably a scanned document; OCR is needed", ErrNoText, plural(len(pages), "page"))
+	case letters < minLetters:
+		return doc, fmt.Errorf("extracting pdf: %w: only %s of text on %s: probably a scanned document; OCR is needed", ErrNoText, plural(letters, "letter"), plural(len(pages), "page"))
+	}
+	if bad := garbledPages(doc.Paragraphs); len(bad) > 0 {
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf("text layer looks like poor OCR on page %s (mixed Latin/Cyrillic, digits inside words); run OCR again before summarising", pageRanges(bad)))
+	}
+	if len(empty) > 0 {
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf("no text on page %s (scanned or blank; OCR may be needed there)", pageRanges(empty)))
+	}
+	return doc, nil
+}
+
+// safe returns f(), or the zero value if the parser panics in f.
+func safe[T any](f func() T) (v T) {
+	defer func() {
+		if recover() != nil {
+			var zero T
+			v = zero
+		}
+	}()
+	return f()
+}
+
+// pageLines lays out the text of one page as lines and counts the
+// characters that have no Unicode mapping. On a parser panic it returns
+// the error together with whatever text was read before it.
+func pageLines(p pdf.Page, fonts fontCache) (lines []string, unmapped int, err error) {
+	w := &pageWalker{fonts: fonts}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+			lines, unmapped = pageText(w.glyphs), w.unmapped
+		}
+	}()
+	contents := p.V.Key("Contents")
+	if contents.IsNull() {
+		return nil, 0, nil
+	}
+	w.walk(contents, p.Resources(), gstate{ctm: identity, th: 1}, 0)
+	if w.full {
+		err = fmt.Errorf("more than %d characters on the page; the rest is skipped", maxGlyphsPerPage)
+	}
+	return pageText(w.glyphs), w.unmapped, err
+}
+
+// openPDF opens data with the library, repairing on a copy what is cheap
+// to repair: junk before the header, a %PDF-2.0 or otherwise unusual
+// header, junk after %%EOF, a cross-reference chain that loops (the library
+// would follow it forever) and, when all else fails, a missing or broken
+// cross-reference table, rebuilt from the objects in the file.
+func openPDF(data []byte) (*pdf.Reader, []pdf.Page, []string, error) {
+	off := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-"))
+	if off < 0 {
+		return nil, nil, nil, fmt.Errorf("extracting pdf: %w: not a PDF file: no %%PDF- header in the first 1024 bytes (starts with %q)", ErrCorrupt, data[:min(len(data), 16)])
+	}
+	fixed, notes := repairEnvelope(data[off:])
+	if off > 0 {
+		notes = append([]string{fmt.Sprintf("ignored %d bytes before the %%PDF header", off)}, notes...)
+	}
+	fixed, loopNote := breakXrefLoop(fixed)
+	if loopNote != "" {
+		notes = append(notes, loopNote)
+	}
+	r, err := pdf.NewReader(bytes.NewReader(fixed), int64(len(fixed)))
+	if err == nil {
+		if pages := collectPages(r); len(pages) > 0 {
+			return r, pages, notes, nil
+		}
+		err = errors.New("no pages found in the page tree")
+	}
+	if isEncryptionError(err) {
+		return nil, nil, nil, classifyEncryption(err)
+	}
+	if rebuilt, ok := rebuildXref(fixed); ok {
+		r2, err2 := pdf.NewReader(bytes.NewReader(rebuilt), int64(len(rebuilt)))
+		if err2 == nil {
+			if pages := collectPages(r2); len(pages) > 0 {
+				notes = append(notes, fmt.Sprintf("cross-reference table rebuilt from the objects in the file (%v)", err))
+				return r2, pages, notes, nil
+			}
+		} else if isEncryptionError(err2) {
+			return nil, nil, nil, classifyEncryption(err2)
+		}
+	}
+	return nil, nil, nil, fmt.Errorf("extracting pdf: %w: %v", ErrCorrupt, err)
+}
+
+func isEncryptionError(err error) bool {
+	return errors.Is(err, pdf.ErrInvalidPassword) || strings.Contains(err.Error(), "encrypt")
+}
+
+func classifyEncryption(err error) error {
+	if errors.Is(err, pdf.ErrInvalidPassword) {
+		return fmt.Errorf("extracting pdf: %w: the PDF is password-protected; ask the publisher for a copy without a password", ErrUnsupported)
+	}
+	return fmt.Errorf("extracting pdf: %w: the PDF uses an encryption the reader does not support (%v); print it to a new PDF or ask for an unencrypted copy", ErrUnsupported, err)
+}
+
+// collectPages walks the page tree once, in order. Reader.Page walks it
+// from the root for every page, which is quadratic, and trusts /Count. A
+// node that cannot be read is skipped, not the whole tree.
+func collectPages(r *pdf.Reader) (pages []pdf.Page) {
+	visits := 0
+	var walk func(node pdf.Value, depth int)
+	walk = func(node pdf.Value, depth int) {
+		defer func() { _ = recover() }()
+		visits++
+		if depth > maxPageDepth || visits > maxTreeVisits || len(pages) >= maxPages || node.Kind() != pdf.Dict {
+			return
+		}
+		kids := node.Key("Kids")
+		if node.Key("Type").Name() == "Page" || kids.Kind() != pdf.Array {
+			pages = append(pages, pdf.Page{V: node})
+			return
+		}
+		for i := 0; i < kids.Len(); i++ {
+			walk(kids.Index(i), depth+1)
+		}
+	}
+	if root := safe(func() pdf.Value { return r.Trailer().Key("Root").Key("Pages") }); root.Kind() == pdf.Dict {
+		walk(root, 0)
+	}
+	return pages
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// pageRanges formats sorted page numbers as "3, 5–7".
+func pageRanges(pages []int) string {
+	var parts []string
+	for i := 0; i < len(pages); {
+		j := i
+		for j+1 < len(pages) && pages[j+1] == pages[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, strconv.Itoa(pages[i])+"–"+strconv.Itoa(pages[j]))
+		} else {
+			parts = append(parts, strconv.Itoa(pages[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
