@@ -1,0 +1,173 @@
+package extractive
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bantin/bantin/internal/model"
+	"github.com/bantin/bantin/internal/vntext"
+)
+
+// corpusRoot returns the shared test corpus named by BANTIN_CORPUS. Without
+// it the test is skipped, or fails when BANTIN_TEST_STRICT=1 so that CI
+// cannot pass by skipping.
+func corpusRoot(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("BANTIN_CORPUS")
+	if root == "" {
+		msg := "BANTIN_CORPUS is not set: set it to the corpus root (e.g. /work/shared/corpus) to run corpus tests"
+		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return root
+}
+
+// article is one line of text/vietnews_test_sample.jsonl.
+type article struct {
+	ID      string `json:"id"`
+	Title   string `json:"title"`
+	Text    string `json:"text"`
+	Summary string `json:"summary"`
+}
+
+func loadVietnews(t *testing.T) []article {
+	t.Helper()
+	path := filepath.Join(corpusRoot(t), "text", "vietnews_test_sample.jsonl")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("opening corpus: %v", err)
+	}
+	defer f.Close()
+	var out []article
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var a article
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("%s line %d: %v", path, len(out)+1, err)
+		}
+		out = append(out, a)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	if len(out) != 150 {
+		t.Fatalf("%s: %d articles, want 150", path, len(out))
+	}
+	return out
+}
+
+// articleReport wraps a news article as a report, the way ingest would for
+// an article body: one paragraph, no pages.
+func articleReport(a article) *model.Report {
+	return &model.Report{
+		SchemaVersion: model.SchemaVersion,
+		ID:            model.ReportID([]byte(a.Text)),
+		Source:        model.Source{ArticleTitle: a.Title, Site: "vietnews"},
+		Format:        "text",
+		Paragraphs:    []model.Paragraph{{Text: a.Text}},
+		CreatedAt:     time.Date(2023, 12, 1, 9, 0, 0, 0, time.UTC),
+	}
+}
+
+// rougeN is the F1 of n-gram overlap (clipped counts) between candidate and
+// reference syllables.
+func rougeN(cand, ref []string, n int) float64 {
+	grams := func(s []string) map[string]int {
+		m := make(map[string]int)
+		for i := 0; i+n <= len(s); i++ {
+			m[strings.Join(s[i:i+n], " ")]++
+		}
+		return m
+	}
+	c, r := grams(cand), grams(ref)
+	var overlap, nc, nr int
+	for g, k := range c {
+		nc += k
+		overlap += min(k, r[g])
+	}
+	for _, k := range r {
+		nr += k
+	}
+	if overlap == 0 {
+		return 0
+	}
+	p, rc := float64(overlap)/float64(nc), float64(overlap)/float64(nr)
+	return 2 * p * rc / (p + rc)
+}
+
+func TestRouge(t *testing.T) {
+	ref := vntext.Syllables("thu ngân sách tăng mạnh")
+	tests := []struct {
+		name string
+		cand string
+		n    int
+		want float64
+	}{
+		{name: "identical unigrams", cand: "thu ngân sách tăng mạnh", n: 1, want: 1},
+		{name: "identical bigrams", cand: "thu ngân sách tăng mạnh", n: 2, want: 1},
+		{name: "disjoint", cand: "chi thường xuyên giảm", n: 1, want: 0},
+		{name: "half", cand: "thu ngân", n: 1, want: 2 * 1 * 0.4 / 1.4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := rougeN(vntext.Syllables(tt.cand), ref, tt.n)
+			if d := got - tt.want; d > 1e-9 || d < -1e-9 {
+				t.Errorf("rougeN = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCorpusVietnews(t *testing.T) {
+	arts := loadVietnews(t)
+	s := New(Config{MaxSentences: 3, MaxBullets: 5, Language: "vi"})
+	var n, short int
+	var r1, r2, l1, l2 float64
+	for _, a := range arts {
+		r := articleReport(a)
+		d, err := s.Summarize(context.Background(), r)
+		if errors.Is(err, ErrTooShort) {
+			short++
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", a.ID, err)
+			continue
+		}
+		checkDigest(t, r, d)
+		if t.Failed() {
+			t.Fatalf("%s: invalid digest", a.ID)
+		}
+		ref := vntext.Syllables(a.Summary)
+		ext := vntext.Syllables(d.Summary)
+		sents := vntext.SplitSentences(a.Text)
+		lead := vntext.Syllables(strings.Join(sents[:min(3, len(sents))], " "))
+		r1 += rougeN(ext, ref, 1)
+		r2 += rougeN(ext, ref, 2)
+		l1 += rougeN(lead, ref, 1)
+		l2 += rougeN(lead, ref, 2)
+		n++
+	}
+	// Every sample article has a body of at least 400 characters.
+	if short > 0 {
+		t.Errorf("%d articles rejected as too short", short)
+	}
+	if n == 0 {
+		t.Fatal("no digests")
+	}
+	fn := float64(n)
+	t.Logf("syllable ROUGE F1 over %d articles: extractive R-1 %.4f R-2 %.4f; lead-3 R-1 %.4f R-2 %.4f", n, r1/fn, r2/fn, l1/fn, l2/fn)
+	if r1 <= 0 || r2 <= 0 || l1 <= 0 || l2 <= 0 {
+		t.Errorf("ROUGE is zero: the summaries share nothing with the references")
+	}
+}
