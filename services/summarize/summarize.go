@@ -1,0 +1,305 @@
+// Package summarize runs the workers that turn reports from the REPORTS
+// work queue into digests on the DIGESTS stream. The summarising itself is
+// behind the Summarizer interface: the offline extractive summariser is the
+// default, an LLM behind any OpenAI-compatible endpoint the alternative.
+package summarize
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/bantin/bantin/internal/bus"
+	"github.com/bantin/bantin/internal/model"
+	"github.com/bantin/bantin/services/summarize/extractive"
+)
+
+// Summarizer writes the digest of one report.
+type Summarizer interface {
+	// Name is the digest's backend: "extractive" or "llm:<model>".
+	Name() string
+	Summarize(ctx context.Context, r *model.Report) (*model.Digest, error)
+}
+
+var _ Summarizer = (*extractive.Summarizer)(nil)
+
+// PermanentError marks a failure that retrying cannot fix (the report is
+// too short, the model refuses its size…): the message is terminated and
+// dead-lettered with Reason at once.
+type PermanentError struct {
+	Reason string
+	Err    error
+}
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Config holds a summarize worker's settings.
+type Config struct {
+	// Concurrency is how many reports one worker summarises at once.
+	Concurrency int
+	// ShutdownGrace is how long in-flight reports may finish after the
+	// context is cancelled before they are nak'ed for another worker.
+	ShutdownGrace time.Duration
+	// Timeout bounds the summarising of one report.
+	Timeout time.Duration
+}
+
+// Deps are a worker's collaborators.
+type Deps struct {
+	Bus        *bus.Bus
+	Summarizer Summarizer
+	Log        *slog.Logger
+	Registry   prometheus.Registerer
+}
+
+// Service is the summarize role.
+type Service struct {
+	cfg Config
+	bus *bus.Bus
+	sum Summarizer
+	log *slog.Logger
+
+	handled  *prometheus.CounterVec
+	duration prometheus.Histogram
+
+	ready chan struct{}
+}
+
+// New returns a summarize worker.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Bus == nil {
+		return nil, errors.New("summarize: a NATS bus is required")
+	}
+	if deps.Summarizer == nil {
+		return nil, errors.New("summarize: a summarizer is required")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 2
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 20 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{
+		cfg: cfg, bus: deps.Bus, sum: deps.Summarizer,
+		log: log.With("role", "summarize", "backend", deps.Summarizer.Name()),
+		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bantin_summarize_reports_total",
+			Help: "Reports handled by summarize workers, by outcome (digested, skipped, retried, dead).",
+		}, []string{"outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "bantin_summarize_duration_seconds",
+			Help:    "Time to summarise one report.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 3, 10),
+		}),
+		ready: make(chan struct{}),
+	}
+	if deps.Registry != nil {
+		for _, c := range []prometheus.Collector{s.handled, s.duration} {
+			if err := deps.Registry.Register(c); err != nil {
+				return nil, fmt.Errorf("registering summarize metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Ready reports whether the worker is consuming.
+func (s *Service) Ready(ctx context.Context) error {
+	select {
+	case <-s.ready:
+		return s.bus.Ready(ctx)
+	default:
+		return errors.New("summarize worker not consuming yet")
+	}
+}
+
+// Run consumes reports until ctx is done, then drains: it stops pulling,
+// lets in-flight reports finish within ShutdownGrace and nak's the rest so
+// another worker takes them at once instead of after AckWait.
+func (s *Service) Run(ctx context.Context) error {
+	cons, err := s.bus.EnsureSummarizeConsumer(ctx)
+	if err != nil {
+		return err
+	}
+	// work outlives ctx by the grace period so in-flight reports can finish.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	var wg sync.WaitGroup
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.handle(work, msg)
+		}()
+	}, jetstream.PullMaxMessages(s.cfg.Concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			s.log.Warn("consuming reports", "err", err)
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("consuming %s: %w", model.StreamReports, err)
+	}
+	close(s.ready)
+	s.log.Info("summarize worker consuming", "stream", model.StreamReports, "consumer", model.ConsumerSummarize, "concurrency", s.cfg.Concurrency)
+	<-ctx.Done()
+
+	s.log.Info("draining summarize worker")
+	cc.Drain()
+	<-cc.Closed()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.ShutdownGrace):
+		s.log.Warn("in-flight reports did not finish within the grace period; nak'ing them", "grace", s.cfg.ShutdownGrace)
+		cancelWork()
+		<-done
+	}
+	s.log.Info("summarize worker stopped")
+	return nil
+}
+
+// handle maps one message's outcome to Ack, Nak or Term.
+func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
+	start := time.Now()
+	meta, _ := msg.Metadata()
+	attempts := 1
+	var seq uint64
+	if meta != nil {
+		attempts = int(meta.NumDelivered)
+		seq = meta.Sequence.Stream
+	}
+	var r model.Report
+	if err := json.Unmarshal(msg.Data(), &r); err != nil || r.ID == "" || r.SchemaVersion > model.SchemaVersion {
+		reason := fmt.Sprintf("not a report of schema_version ≤ %d", model.SchemaVersion)
+		if err != nil {
+			reason = fmt.Sprintf("decoding report: %v", err)
+		}
+		s.terminate(ctx, msg, model.DeadLetter{Stage: "summarize", Reason: "poison", Error: reason, Subject: msg.Subject(), Sequence: seq, Attempts: attempts})
+		return
+	}
+	log := s.log.With("report_id", r.ID, "attempt", attempts)
+	dl := model.DeadLetter{Stage: "summarize", ReportID: r.ID, Name: r.Title(), Source: r.Source, Subject: msg.Subject(), Sequence: seq, Attempts: attempts}
+
+	if id, ok, err := s.bus.DigestedID(ctx, r.ID); err == nil && ok {
+		log.Info("report already digested; skipping", "digest_id", id)
+		s.ack(msg, log)
+		s.handled.WithLabelValues("skipped").Inc()
+		return
+	}
+	if err := s.bus.LoadText(ctx, &r); err != nil {
+		s.retry(ctx, msg, dl, attempts, fmt.Errorf("loading report text: %w", err), log)
+		return
+	}
+
+	// Keep the message ours while a slow backend works.
+	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	stop := s.keepAlive(tctx, msg)
+	d, err := s.sum.Summarize(tctx, &r)
+	stop()
+	cancel()
+	if err != nil {
+		var perm *PermanentError
+		switch {
+		case errors.As(err, &perm):
+			dl.Reason, dl.Error = perm.Reason, err.Error()
+			s.terminate(ctx, msg, dl)
+		case errors.Is(err, extractive.ErrTooShort):
+			dl.Reason, dl.Error = "too_short", err.Error()
+			s.terminate(ctx, msg, dl)
+		default:
+			s.retry(ctx, msg, dl, attempts, err, log)
+		}
+		return
+	}
+	if err := s.bus.PublishDigest(ctx, d); err != nil {
+		s.retry(ctx, msg, dl, attempts, err, log)
+		return
+	}
+	if err := s.bus.MarkDigested(ctx, r.ID, d.ID); err != nil {
+		// The digest is out; a redelivery would be de-duplicated by id.
+		log.Warn("recording digest", "err", err)
+	}
+	s.ack(msg, log)
+	s.duration.Observe(time.Since(start).Seconds())
+	s.handled.WithLabelValues("digested").Inc()
+	log.Info("digest published", "digest_id", d.ID, "bullets", len(d.Bullets), "figures", len(d.Figures), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// keepAlive tells JetStream the message is still being worked on, every
+// third of AckWait, until the returned stop is called.
+func (s *Service) keepAlive(ctx context.Context, msg jetstream.Msg) (stop func()) {
+	every := s.bus.Topology.AckWait / 3
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func (s *Service) ack(msg jetstream.Msg, log *slog.Logger) {
+	if err := msg.Ack(); err != nil {
+		log.Warn("acking report", "err", err)
+	}
+}
+
+// retry nak's with a growing delay, or dead-letters on the last attempt.
+// A cancelled context (shutdown) nak's at once so another worker takes over.
+func (s *Service) retry(ctx context.Context, msg jetstream.Msg, dl model.DeadLetter, attempts int, err error, log *slog.Logger) {
+	if ctx.Err() != nil {
+		log.Info("shutting down; handing report back", "err", err)
+		_ = msg.Nak()
+		s.handled.WithLabelValues("nak").Inc()
+		return
+	}
+	if attempts >= s.bus.Topology.MaxDeliver {
+		dl.Reason, dl.Error = "max_deliveries", err.Error()
+		s.terminate(ctx, msg, dl)
+		return
+	}
+	delay := time.Duration(attempts*attempts) * time.Second
+	log.Warn("summarising failed; will retry", "err", err, "delay", delay)
+	_ = msg.NakWithDelay(delay)
+	s.handled.WithLabelValues("retried").Inc()
+}
+
+// terminate files a dead letter and stops redelivery.
+func (s *Service) terminate(ctx context.Context, msg jetstream.Msg, dl model.DeadLetter) {
+	s.log.Warn("report dead-lettered", "report_id", dl.ReportID, "reason", dl.Reason, "err", dl.Error)
+	if err := s.bus.PublishDead(context.WithoutCancel(ctx), dl); err != nil {
+		s.log.Error("filing dead letter; leaving the report for redelivery", "err", err)
+		_ = msg.Nak()
+		return
+	}
+	_ = msg.TermWithReason(dl.Reason)
+	s.handled.WithLabelValues("dead").Inc()
+}
