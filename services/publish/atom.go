@@ -82,16 +82,28 @@ func feedUpdated(v *feedView) time.Time {
 func (x *Index) newAtomFeed(v *feedView) *atomFeed {
 	f := &atomFeed{
 		Lang:    "vi",
-		ID:      "urn:bantin:feed:all",
-		Title:   atomText{Type: "text", Body: x.title},
+		ID:      v.topic.urn(),
+		Title:   atomText{Type: "text", Body: v.title},
 		Updated: atomTime(feedUpdated(v)),
 		Links: []atomLink{
-			{Rel: "self", Type: "application/atom+xml", Href: x.baseURL + "/feeds/all.atom"},
-			{Rel: "alternate", Type: "text/html", Href: x.baseURL + "/"},
+			{Rel: "self", Type: "application/atom+xml", Href: x.feedURL(v, "atom", v.page)},
+			{Rel: "alternate", Type: "text/html", Href: x.baseURL + v.topic.pagePath()},
 		},
 		Author:    &atomPerson{Name: x.title, URI: x.baseURL + "/"},
 		Generator: &atomGenerator{Name: "bantin"},
 		Entries:   make([]atomEntry, 0, len(v.entries)),
+	}
+	if x.hub != "" {
+		f.Links = append(f.Links, atomLink{Rel: "hub", Href: x.hub})
+	}
+	// RFC 5005 paging: first, previous and next pages of an archive.
+	if v.page > 0 {
+		f.Links = append(f.Links,
+			atomLink{Rel: "first", Type: "application/atom+xml", Href: x.feedURL(v, "atom", 0)},
+			atomLink{Rel: "previous", Type: "application/atom+xml", Href: x.feedURL(v, "atom", v.page-1)})
+	}
+	if v.more {
+		f.Links = append(f.Links, atomLink{Rel: "next", Type: "application/atom+xml", Href: x.feedURL(v, "atom", v.page+1)})
 	}
 	for i := range v.entries {
 		f.Entries = append(f.Entries, newAtomEntry(&v.entries[i]))
@@ -109,7 +121,7 @@ func newAtomEntry(e *digestView) atomEntry {
 		Links:     []atomLink{{Rel: "alternate", Type: "text/html", Href: e.Link}},
 		Content:   &atomText{Type: "html", Body: e.ContentHTML},
 	}
-	if e.Link != e.PageURL {
+	if e.Digest.ID != "" && e.Link != e.PageURL {
 		a.Links = append(a.Links, atomLink{Rel: "related", Type: "text/html", Href: e.PageURL, Title: "Bản tin"})
 	}
 	if e.AttachmentURL != "" {

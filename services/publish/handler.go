@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bantin/bantin/internal/model"
@@ -21,20 +24,29 @@ const (
 
 // Handler returns the HTTP handler for the feeds and pages:
 //
-//	GET /feeds/all.atom   Atom 1.0
-//	GET /feeds/all.rss    RSS 2.0
-//	GET /feeds/all.json   JSON Feed 1.1
-//	GET /{$}              the latest digests, with subscribe links
-//	GET /digests/{id}     one digest; JSON with "Accept: application/json"
+//	GET /feeds/all.{atom,rss,json}            every digest
+//	GET /feeds/daily.{atom,rss,json}          one entry a day
+//	GET /feeds/{site,body,tag}/{slug}.{ext}   one topic
+//	GET /feeds/failures.atom                  reports that were not digested
+//	GET /{$}                                  the latest digests, topics, subscribe links
+//	GET /topics/{kind}/{slug}                 one topic's digests
+//	GET /meetings/{key}                       every digest of one article
+//	GET /digests/{id}                         one digest; JSON with "Accept: application/json"
+//	GET /search?q=                            search, diacritics and case ignored
+//	GET /failures                             reports that were not digested
 //
-// HEAD is served wherever GET is.
+// Feeds take ?limit= (up to the Index's MaxEntries) and ?page= (RFC 5005
+// paging, 0 is the newest). HEAD is served wherever GET is.
 func (x *Index) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /feeds/all.atom", func(w http.ResponseWriter, r *http.Request) { x.serveCached(w, r, x.atom) })
-	mux.HandleFunc("GET /feeds/all.rss", func(w http.ResponseWriter, r *http.Request) { x.serveCached(w, r, x.rss) })
-	mux.HandleFunc("GET /feeds/all.json", func(w http.ResponseWriter, r *http.Request) { x.serveCached(w, r, x.json) })
+	mux.HandleFunc("GET /feeds/{file}", x.handleFeed)
+	mux.HandleFunc("GET /feeds/{kind}/{file}", x.handleFeed)
 	mux.HandleFunc("GET /{$}", x.handleHome)
+	mux.HandleFunc("GET /topics/{kind}/{slug}", x.handleTopic)
+	mux.HandleFunc("GET /meetings/{key}", x.handleMeeting)
 	mux.HandleFunc("GET /digests/{id}", x.handleDigest)
+	mux.HandleFunc("GET /search", x.handleSearch)
+	mux.HandleFunc("GET /failures", x.handleFailures)
 	return mux
 }
 
@@ -47,27 +59,289 @@ type feedLink struct {
 type pageData struct {
 	SiteTitle string
 	HomeURL   string
-	Feeds     []feedLink
-	Entries   []digestView
-	Entry     *digestView
+	SearchURL string
+	// FeedsLabel names what Feeds subscribe to, when not everything.
+	FeedsLabel  string
+	Feeds       []feedLink
+	DailyURL    string
+	FailuresURL string
+	Entries     []digestView
+	Entry       *digestView
+	Heading     string
+	Intro       string
+	Query       string
+	Prev, Next  string
+	Topics      map[string][]topicCount
+	Meeting     *meetingView
+	Failures    []failureView
+	// Review pages: set for a signed-in editor.
+	ReviewURL, LoginURL, LogoutURL, CSRF string
+	Editor                               *editorForm
+}
+
+// meetingView is an article with the digests of its attachments.
+type meetingView struct {
+	ArticleURL string
+	Site       string
+	Published  time.Time
 }
 
 func (x *Index) newPageData() pageData {
-	return pageData{
-		SiteTitle: x.title,
-		HomeURL:   x.baseURL + "/",
+	return x.topicPageData(topic{Kind: KindAll}, "")
+}
+
+// topicPageData is pageData with the subscribe links of t's feeds.
+func (x *Index) topicPageData(t topic, label string) pageData {
+	title := x.title
+	if label != "" {
+		title = x.title + " · " + label
+	}
+	d := pageData{
+		SiteTitle:   x.title,
+		HomeURL:     x.baseURL + "/",
+		SearchURL:   x.baseURL + "/search",
+		FeedsLabel:  label,
+		DailyURL:    x.baseURL + "/feeds/daily.atom",
+		FailuresURL: x.baseURL + "/failures",
 		Feeds: []feedLink{
-			{Label: "Atom", Title: x.title + " (Atom)", Type: "application/atom+xml", URL: x.baseURL + "/feeds/all.atom"},
-			{Label: "RSS", Title: x.title + " (RSS)", Type: "application/rss+xml", URL: x.baseURL + "/feeds/all.rss"},
-			{Label: "JSON Feed", Title: x.title + " (JSON Feed)", Type: "application/feed+json", URL: x.baseURL + "/feeds/all.json"},
+			{Label: "Atom", Title: title + " (Atom)", Type: "application/atom+xml", URL: x.baseURL + t.feedPath("atom")},
+			{Label: "RSS", Title: title + " (RSS)", Type: "application/rss+xml", URL: x.baseURL + t.feedPath("rss")},
+			{Label: "JSON Feed", Title: title + " (JSON Feed)", Type: "application/feed+json", URL: x.baseURL + t.feedPath("json")},
 		},
 	}
+	if x.reviewMode {
+		d.ReviewURL = x.baseURL + "/review"
+	}
+	return d
+}
+
+// outputKey names one cached output: a topic's page of a format.
+type outputKey struct {
+	topic       topic
+	format      string
+	page, limit int
+}
+
+// maxCachedOutputs bounds the cache of topic outputs; past it, the cache
+// starts over, as the outputs are cheap to render again.
+const maxCachedOutputs = 4096
+
+// output returns the cache of t's page in format ("atom", "rss", "json" or
+// "html").
+func (x *Index) output(t topic, format string, page, limit int) *renditionCache {
+	if t.Kind == KindAll && page == 0 && limit == x.maxEntries {
+		switch format {
+		case "atom":
+			return x.atom
+		case "rss":
+			return x.rss
+		case "json":
+			return x.json
+		}
+	}
+	k := outputKey{topic: t, format: format, page: page, limit: limit}
+	x.cacheMu.Lock()
+	defer x.cacheMu.Unlock()
+	if c, ok := x.caches[k]; ok {
+		return c
+	}
+	if len(x.caches) >= maxCachedOutputs {
+		clear(x.caches)
+	}
+	c := &renditionCache{name: format}
+	c.view = func() (*feedView, error) { return x.buildView(t, page, limit) }
+	switch format {
+	case "atom":
+		c.contentType, c.render = contentTypeAtom, x.renderAtom
+	case "rss":
+		c.contentType, c.render = contentTypeRSS, x.renderRSS
+	case "json":
+		c.contentType, c.render = contentTypeJSONFeed, x.renderJSONFeed
+	default:
+		c.contentType, c.render = contentTypeHTML, x.renderTopicPage
+	}
+	if t.Kind == KindFailures {
+		c.view = x.buildFailuresView
+	}
+	x.caches[k] = c
+	return c
+}
+
+// handleFeed serves /feeds/{file} and /feeds/{kind}/{file}.
+func (x *Index) handleFeed(w http.ResponseWriter, r *http.Request) {
+	name, ext, ok := strings.Cut(r.PathValue("file"), ".")
+	if !ok || (ext != "atom" && ext != "rss" && ext != "json") {
+		http.NotFound(w, r)
+		return
+	}
+	t := topic{Kind: r.PathValue("kind"), Slug: name}
+	if t.Kind == "" {
+		t = topic{Kind: name}
+		switch {
+		case name == KindAll, name == KindDaily:
+		case name == KindFailures && ext == "atom":
+		default:
+			http.NotFound(w, r)
+			return
+		}
+	} else if !x.topicExists(t) {
+		http.NotFound(w, r)
+		return
+	}
+	page, limit, ok := x.paging(r)
+	if !ok {
+		http.Error(w, "limit and page must be whole numbers (limit from 1 to "+strconv.Itoa(x.maxEntries)+")", http.StatusBadRequest)
+		return
+	}
+	x.serveCached(w, r, x.output(t, ext, page, limit))
+}
+
+// topicExists reports whether t is a site, body, tag or day topic that
+// readers may ask for: one with public digests, or any valid body or day.
+func (x *Index) topicExists(t topic) bool {
+	switch t.Kind {
+	case KindBody:
+		return bodyLabel(t.Slug) != ""
+	case KindDay:
+		_, err := time.Parse(time.DateOnly, t.Slug)
+		return err == nil
+	case KindSite, KindTag:
+		x.cacheMu.Lock()
+		_, cached := x.caches[outputKey{topic: t, format: "html", limit: x.maxEntries}]
+		x.cacheMu.Unlock()
+		return cached || x.topicLabel(t) != ""
+	}
+	return false
+}
+
+// paging reads ?page= and ?limit=.
+func (x *Index) paging(r *http.Request) (page, limit int, ok bool) {
+	limit = x.maxEntries
+	q := r.URL.Query()
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return 0, 0, false
+		}
+		limit = min(n, x.maxEntries)
+	}
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 10000 {
+			return 0, 0, false
+		}
+		page = n
+	}
+	return page, limit, true
+}
+
+func (x *Index) handleTopic(w http.ResponseWriter, r *http.Request) {
+	t := topic{Kind: r.PathValue("kind"), Slug: r.PathValue("slug")}
+	if (t.Kind != KindSite && t.Kind != KindBody && t.Kind != KindTag && t.Kind != KindDay) || !x.topicExists(t) {
+		x.servePage(w, r, x.tmpl.notFound, x.newPageData(), time.Time{}, http.StatusNotFound)
+		return
+	}
+	page, _, ok := x.paging(r)
+	if !ok {
+		http.Error(w, "page must be a whole number", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	x.serveCached(w, r, x.output(t, "html", page, x.maxEntries))
+}
+
+// renderTopicPage renders a topic's HTML page.
+func (x *Index) renderTopicPage(v *feedView) ([]byte, error) {
+	label := x.topicLabel(v.topic)
+	data := x.topicPageData(v.topic, label)
+	data.Heading = label
+	switch v.topic.Kind {
+	case KindSite:
+		data.Intro = "Bản tin từ " + label
+	case KindBody:
+		data.Intro = "Văn bản, báo cáo của " + label
+	case KindTag:
+		data.Intro = "Chủ đề: " + label
+	}
+	data.Entries = v.entries
+	base := x.baseURL + v.topic.pagePath()
+	if v.page > 0 {
+		data.Prev = base
+		if v.page > 1 {
+			data.Prev += "?page=" + strconv.Itoa(v.page-1)
+		}
+	}
+	if v.more {
+		data.Next = base + "?page=" + strconv.Itoa(v.page+1)
+	}
+	return executePage(x.tmpl.list, data)
+}
+
+// handleMeeting serves the digests of every attachment of one article.
+func (x *Index) handleMeeting(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	ds, _, _ := x.selectDigests(func(d *model.Digest) bool { return meetingKey(d) == key }, 0, 1000)
+	if len(ds) == 0 {
+		x.servePage(w, r, x.tmpl.notFound, x.newPageData(), time.Time{}, http.StatusNotFound)
+		return
+	}
+	// Attachments in the order of their names, as the article lists them.
+	slices.SortStableFunc(ds, func(a, b model.Digest) int {
+		return strings.Compare(a.Source.AttachmentName, b.Source.AttachmentName)
+	})
+	first := ds[0].Source
+	data := x.newPageData()
+	data.Heading = firstNonEmpty(first.ArticleTitle, ds[0].Title)
+	data.Meeting = &meetingView{ArticleURL: webURL(first.ArticleURL), Site: first.Site, Published: first.PublishedAt}
+	var lastMod time.Time
+	for _, d := range ds {
+		v, err := x.newDigestView(d)
+		if err != nil {
+			x.fail(w, err)
+			return
+		}
+		data.Entries = append(data.Entries, v)
+		if v.Updated.After(lastMod) {
+			lastMod = v.Updated
+		}
+	}
+	x.servePage(w, r, x.tmpl.list, data, lastMod, http.StatusOK)
+}
+
+// maxSearchResults bounds one search's results.
+const maxSearchResults = 100
+
+// handleSearch serves /search?q=.
+func (x *Index) handleSearch(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > 200 {
+		q = q[:200]
+	}
+	data := x.newPageData()
+	data.Query = q
+	data.Heading = "Tìm kiếm"
+	if q != "" {
+		data.Heading = "Tìm kiếm: " + q
+		for _, d := range x.search(q, maxSearchResults) {
+			v, err := x.newDigestView(d)
+			if err != nil {
+				x.fail(w, err)
+				return
+			}
+			data.Entries = append(data.Entries, v)
+		}
+		data.Intro = strconv.Itoa(len(data.Entries)) + " bản tin"
+	} else {
+		data.Intro = "Gõ từ cần tìm, có dấu hoặc không dấu: “ke hoach” tìm thấy “kế hoạch”."
+	}
+	x.servePage(w, r, x.tmpl.list, data, time.Time{}, http.StatusOK)
 }
 
 // renderHome renders the index page of the view.
 func (x *Index) renderHome(v *feedView) ([]byte, error) {
 	data := x.newPageData()
 	data.Entries = v.entries
+	data.Topics = x.topics()
 	return executePage(x.tmpl.home, data)
 }
 
@@ -89,7 +363,7 @@ func (x *Index) handleHome(w http.ResponseWriter, r *http.Request) {
 func (x *Index) handleDigest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Accept")
 	wantJSON := prefersJSON(r.Header.Get("Accept"))
-	d, ok := x.Get(r.PathValue("id"))
+	d, ok := x.getPublic(r.PathValue("id"))
 	if !ok {
 		if wantJSON {
 			x.serveBytes(w, r, contentTypeJSON, []byte(`{"error":"digest not found"}`+"\n"), time.Time{}, http.StatusNotFound)

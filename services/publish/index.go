@@ -48,6 +48,14 @@ type IndexOptions struct {
 	Location *time.Location
 	// Logger receives rendering errors; nothing is logged when nil.
 	Logger *slog.Logger
+	// Review hides digests from every public feed and page until an
+	// editor approves them (SetReview).
+	Review bool
+	// Hub is the WebSub hub feeds advertise with rel="hub"; none when empty.
+	Hub string
+	// OnServe, when set, is told of every feed or page response served
+	// from cache: the output's name and whether it was a 304.
+	OnServe func(output string, notModified bool)
 }
 
 // Index holds the digests a publish replica serves, rebuilt from the DIGESTS
@@ -70,6 +78,22 @@ type Index struct {
 	pending map[string]sortKey
 	// gen counts changes; caches remember the gen they were built at.
 	gen uint64
+	// folded is each digest's searchable text, folded (vntext.Fold).
+	folded map[string]string
+	// firstVersion is the lowest version of each digest seen; a later one
+	// is a correction. In review mode the review record says instead.
+	firstVersion map[string]int
+	// reviews holds editors' decisions, by digest id (review mode only).
+	reviews map[string]ReviewRecord
+	// failures are the newest dead letters, oldest first.
+	failures []model.DeadLetter
+
+	reviewMode bool
+	hub        string
+	onServe    func(string, bool)
+
+	cacheMu sync.Mutex
+	caches  map[outputKey]*renditionCache
 
 	viewMu sync.Mutex
 	view   *feedView
@@ -87,6 +111,14 @@ func NewIndex(opts IndexOptions) *Index {
 		log:        opts.Logger,
 		digests:    make(map[string]model.Digest),
 		pending:    make(map[string]sortKey),
+		folded:     make(map[string]string),
+
+		firstVersion: make(map[string]int),
+		reviews:      make(map[string]ReviewRecord),
+		reviewMode:   opts.Review,
+		hub:          opts.Hub,
+		onServe:      opts.OnServe,
+		caches:       make(map[outputKey]*renditionCache),
 	}
 	if x.title == "" {
 		x.title = DefaultTitle
@@ -129,8 +161,13 @@ func (x *Index) Put(d model.Digest) bool {
 	d = cloneDigest(d)
 	k := keyOf(&d)
 
+	folded := searchText(&d)
+
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if fv, ok := x.firstVersion[d.ID]; !ok || d.Version < fv {
+		x.firstVersion[d.ID] = d.Version
+	}
 	if old, ok := x.digests[d.ID]; ok {
 		if !supersedes(&d, &old) {
 			return false
@@ -147,6 +184,7 @@ func (x *Index) Put(d model.Digest) bool {
 		x.pending[d.ID] = k
 	}
 	x.digests[d.ID] = d
+	x.folded[d.ID] = folded
 	x.gen++
 	return true
 }
@@ -170,6 +208,18 @@ func (x *Index) Get(id string) (model.Digest, bool) {
 	return cloneDigest(d), true
 }
 
+// getPublic returns the digest with the given id when readers may see it.
+func (x *Index) getPublic(id string) (model.Digest, bool) {
+	x.mu.RLock()
+	d, ok := x.digests[id]
+	ok = ok && x.public(&d)
+	x.mu.RUnlock()
+	if !ok {
+		return model.Digest{}, false
+	}
+	return cloneDigest(d), true
+}
+
 // Len returns the number of digests in the Index.
 func (x *Index) Len() int {
 	x.mu.RLock()
@@ -177,7 +227,8 @@ func (x *Index) Len() int {
 	return len(x.digests)
 }
 
-// Latest returns up to n digests, newest first: by Source.PublishedAt, or
+// Latest returns up to n public digests (all of them unless in review mode,
+// else the approved ones), newest first: by Source.PublishedAt, or
 // CreatedAt when that is unknown, then by ID. It returns nil when n <= 0.
 func (x *Index) Latest(n int) []model.Digest {
 	ds, _ := x.latest(n)
@@ -191,18 +242,49 @@ func (x *Index) Latest(n int) []model.Digest {
 // result belongs to. Stored digests are never modified in place, so sharing
 // their slices with a renderer is safe.
 func (x *Index) latest(n int) ([]model.Digest, uint64) {
+	ds, _, gen := x.selectDigests(nil, 0, n)
+	return ds, gen
+}
+
+// selectDigests returns up to n public digests that keep accepts (all when
+// keep is nil), newest first, after skipping offset of them; the number of
+// all that match; and the generation the result belongs to.
+func (x *Index) selectDigests(keep func(*model.Digest) bool, offset, n int) ([]model.Digest, int, uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.settle()
-	n = min(n, len(x.order))
-	if n <= 0 {
-		return nil, x.gen
+	var ds []model.Digest
+	total := 0
+	for i := len(x.order) - 1; i >= 0; i-- {
+		d := x.digests[x.order[i].id]
+		if !x.public(&d) || (keep != nil && !keep(&d)) {
+			continue
+		}
+		if total >= offset && total < offset+n {
+			ds = append(ds, d)
+		}
+		total++
 	}
-	ds := make([]model.Digest, 0, n)
-	for i := len(x.order) - 1; i >= len(x.order)-n; i-- {
-		ds = append(ds, x.digests[x.order[i].id])
+	return ds, total, x.gen
+}
+
+// public reports whether readers may see d. The caller holds x.mu.
+func (x *Index) public(d *model.Digest) bool {
+	if !x.reviewMode {
+		return true
 	}
-	return ds, x.gen
+	return x.reviews[d.ID].Status == ReviewApproved
+}
+
+// corrected reports whether d is a correction of a version readers saw
+// before. The caller holds x.mu (read or write).
+func (x *Index) corrected(d *model.Digest) bool {
+	if x.reviewMode {
+		r, ok := x.reviews[d.ID]
+		return ok && r.Status == ReviewApproved && r.FirstVersion > 0 && d.Version > r.FirstVersion
+	}
+	fv, ok := x.firstVersion[d.ID]
+	return ok && d.Version > fv
 }
 
 // settle merges the pending keys into order. The caller holds x.mu.

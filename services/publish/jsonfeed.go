@@ -21,10 +21,17 @@ type jsonFeed struct {
 	Title       string       `json:"title"`
 	HomePageURL string       `json:"home_page_url,omitempty"`
 	FeedURL     string       `json:"feed_url,omitempty"`
+	NextURL     string       `json:"next_url,omitempty"`
 	Description string       `json:"description,omitempty"`
 	Language    string       `json:"language,omitempty"`
 	Authors     []jsonAuthor `json:"authors,omitempty"`
+	Hubs        []jsonHub    `json:"hubs,omitempty"`
 	Items       []jsonItem   `json:"items"`
+}
+
+type jsonHub struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
 }
 
 type jsonItem struct {
@@ -65,19 +72,26 @@ type jsonBantin struct {
 	NeedsReview  bool   `json:"needs_review"`
 	ReviewReason string `json:"review_reason,omitempty"`
 	Version      int    `json:"version"`
+	Corrected    bool   `json:"corrected,omitempty"`
 }
 
 // newJSONFeed adapts the view to JSON Feed 1.1.
 func (x *Index) newJSONFeed(v *feedView) *jsonFeed {
 	f := &jsonFeed{
 		Version:     jsonFeedVersion,
-		Title:       x.title,
-		HomePageURL: x.baseURL + "/",
-		FeedURL:     x.baseURL + "/feeds/all.json",
+		Title:       v.title,
+		HomePageURL: x.baseURL + v.topic.pagePath(),
+		FeedURL:     x.feedURL(v, "json", v.page),
 		Description: feedDescription,
 		Language:    "vi",
 		Authors:     []jsonAuthor{{Name: x.title, URL: x.baseURL + "/"}},
 		Items:       make([]jsonItem, 0, len(v.entries)),
+	}
+	if x.hub != "" {
+		f.Hubs = []jsonHub{{Type: "WebSub", URL: x.hub}}
+	}
+	if v.more {
+		f.NextURL = x.feedURL(v, "json", v.page+1)
 	}
 	for i := range v.entries {
 		e := &v.entries[i]
@@ -92,7 +106,9 @@ func (x *Index) newJSONFeed(v *feedView) *jsonFeed {
 			Authors:       []jsonAuthor{{Name: e.Author}},
 			Tags:          e.Categories,
 			Language:      e.Digest.Language,
-			Bantin: &jsonBantin{
+		}
+		if e.Digest.ID != "" {
+			it.Bantin = &jsonBantin{
 				About:        "https://github.com/bantin/bantin",
 				DigestID:     e.Digest.ID,
 				DigestURL:    e.PageURL,
@@ -102,7 +118,8 @@ func (x *Index) newJSONFeed(v *feedView) *jsonFeed {
 				NeedsReview:  e.Digest.NeedsReview,
 				ReviewReason: e.Digest.ReviewReason,
 				Version:      e.Digest.Version,
-			},
+				Corrected:    e.Corrected,
+			}
 		}
 		if e.AttachmentURL != "" {
 			it.Attachments = []jsonAttachment{{URL: e.AttachmentURL, MIMEType: e.AttachmentType, Title: e.AttachmentName}}

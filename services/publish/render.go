@@ -62,6 +62,8 @@ type renditionCache struct {
 	name        string
 	contentType string
 	render      func(*feedView) ([]byte, error)
+	// view builds the view to render; the Index's current view when nil.
+	view func() (*feedView, error)
 
 	mu  sync.Mutex
 	gen uint64
@@ -77,7 +79,11 @@ func (c *renditionCache) get(x *Index) (*rendition, error) {
 	if c.cur != nil && c.gen == x.generation() {
 		return c.cur, nil
 	}
-	v, err := x.currentView()
+	view := c.view
+	if view == nil {
+		view = x.currentView
+	}
+	v, err := view()
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +109,16 @@ func (x *Index) serveCached(w http.ResponseWriter, r *http.Request, c *rendition
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	serveRendition(w, r, rd, http.StatusOK)
+	notMod := serveRendition(w, r, rd, http.StatusOK)
+	if x.onServe != nil {
+		x.onServe(c.name, notMod)
+	}
 }
 
 // serveRendition writes rd with status, or 304 Not Modified when the
 // request's preconditions say the client already has it. It negotiates gzip
-// when rd has a gzipped twin.
-func serveRendition(w http.ResponseWriter, r *http.Request, rd *rendition, status int) {
+// when rd has a gzipped twin. It reports whether it answered 304.
+func serveRendition(w http.ResponseWriter, r *http.Request, rd *rendition, status int) bool {
 	h := w.Header()
 	body, etag := rd.body, rd.etag
 	if rd.gz != nil {
@@ -130,7 +139,7 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rd *rendition, statu
 			h.Set("ETag", matched)
 			h.Del("Content-Encoding")
 			w.WriteHeader(http.StatusNotModified)
-			return
+			return true
 		}
 	}
 	h.Set("ETag", etag)
@@ -141,6 +150,7 @@ func serveRendition(w http.ResponseWriter, r *http.Request, rd *rendition, statu
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body) // the client went away; nothing to do
 	}
+	return false
 }
 
 // notModified evaluates If-None-Match, and If-Modified-Since when that is

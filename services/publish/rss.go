@@ -28,7 +28,7 @@ type rssChannel struct {
 	LastBuildDate string    `xml:"lastBuildDate,omitempty"`
 	Generator     string    `xml:"generator,omitempty"`
 	Docs          string    `xml:"docs,omitempty"`
-	AtomLink      atomLink  `xml:"atom:link"`
+	AtomLinks     []atomLink `xml:"atom:link"`
 	Items         []rssItem `xml:"item"`
 }
 
@@ -66,16 +66,22 @@ func (x *Index) newRSSFeed(v *feedView) *rssFeed {
 		XMLNSAtom: "http://www.w3.org/2005/Atom",
 		XMLNSDC:   "http://purl.org/dc/elements/1.1/",
 		Channel: rssChannel{
-			Title:         x.title,
-			Link:          x.baseURL + "/",
+			Title:         v.title,
+			Link:          x.baseURL + v.topic.pagePath(),
 			Description:   feedDescription,
 			Language:      "vi",
 			LastBuildDate: rssTime(feedUpdated(v)),
 			Generator:     "bantin",
 			Docs:          "https://www.rssboard.org/rss-specification",
-			AtomLink:      atomLink{Rel: "self", Type: "application/rss+xml", Href: x.baseURL + "/feeds/all.rss"},
+			AtomLinks:     []atomLink{{Rel: "self", Type: "application/rss+xml", Href: x.feedURL(v, "rss", v.page)}},
 			Items:         make([]rssItem, 0, len(v.entries)),
 		},
+	}
+	if x.hub != "" {
+		f.Channel.AtomLinks = append(f.Channel.AtomLinks, atomLink{Rel: "hub", Href: x.hub})
+	}
+	if v.more {
+		f.Channel.AtomLinks = append(f.Channel.AtomLinks, atomLink{Rel: "next", Type: "application/rss+xml", Href: x.feedURL(v, "rss", v.page+1)})
 	}
 	for i := range v.entries {
 		e := &v.entries[i]

@@ -12,8 +12,8 @@ var templateFS embed.FS
 // templates are the parsed HTML templates: one set per page, each with the
 // shared layout, and the fragment that is the content of feed entries.
 type templates struct {
-	home, digest, notFound *template.Template
-	content                *template.Template
+	home, digest, notFound, list, failures, review, login *template.Template
+	content, daily, failure                              *template.Template
 }
 
 // parseTemplates parses the embedded templates. They are part of the
@@ -27,12 +27,21 @@ func parseTemplates(loc *time.Location) templates {
 	}
 	page := func(name string) *template.Template {
 		return template.Must(template.New(name).Funcs(funcs).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name))
+	}
+	fragment := func(name string) *template.Template {
+		return template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/"+name))
 	}
 	return templates{
 		home:     page("home.html"),
 		digest:   page("digest.html"),
 		notFound: page("notfound.html"),
-		content:  template.Must(template.New("content.html").Funcs(funcs).ParseFS(templateFS, "templates/content.html")),
+		list:     page("list.html"),
+		failures: page("failures.html"),
+		review:   page("review.html"),
+		login:    page("login.html"),
+		content:  fragment("content.html"),
+		daily:    fragment("daily.html"),
+		failure:  fragment("failure.html"),
 	}
 }

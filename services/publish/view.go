@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,14 @@ type digestView struct {
 	Updated   time.Time
 	// ContentHTML is the digest as an HTML fragment, for feed content.
 	ContentHTML string
+	// Corrected is set when this version corrects one readers saw before.
+	Corrected bool
+	// MeetingURL is the page of the article's meeting, when there is one.
+	MeetingURL string
+	// Topics are the topic pages the digest appears on.
+	Topics []topicCount
+	// Items, for a daily roll-up entry, are that day's digests.
+	Items []digestView
 }
 
 // feedView is the newest digests, adapted once per change of the Index and
@@ -47,6 +56,30 @@ type feedView struct {
 	entries []digestView
 	// updated is the latest Updated among entries, zero when there are none.
 	updated time.Time
+
+	// topic is what the feed holds; title names it.
+	topic topic
+	title string
+	// page is the 0-based page of a paged feed, limit its entries per
+	// page; more says whether an older page follows.
+	page, limit int
+	more        bool
+}
+
+// feedURL is the view's feed in format ext, on its page.
+func (x *Index) feedURL(v *feedView, ext string, page int) string {
+	u := x.baseURL + v.topic.feedPath(ext)
+	var q []string
+	if v.limit != x.maxEntries && v.limit > 0 {
+		q = append(q, "limit="+strconv.Itoa(v.limit))
+	}
+	if page > 0 {
+		q = append(q, "page="+strconv.Itoa(page))
+	}
+	if len(q) > 0 {
+		u += "?" + strings.Join(q, "&")
+	}
+	return u
 }
 
 // currentView returns the view of the Index as it is now, building it when
@@ -57,8 +90,26 @@ func (x *Index) currentView() (*feedView, error) {
 	if x.view != nil && x.view.gen == x.generation() {
 		return x.view, nil
 	}
-	ds, gen := x.latest(x.maxEntries)
-	v := &feedView{gen: gen, entries: make([]digestView, 0, len(ds))}
+	v, err := x.buildView(topic{Kind: KindAll}, 0, x.maxEntries)
+	if err != nil {
+		return nil, err
+	}
+	x.view = v
+	return v, nil
+}
+
+// buildView adapts page (0-based) of topic t's digests, limit to a page.
+func (x *Index) buildView(t topic, page, limit int) (*feedView, error) {
+	if t.Kind == KindDaily {
+		return x.buildDailyView(page, limit)
+	}
+	ds, total, gen := x.selectDigests(x.matcher(t), page*limit, limit)
+	v := &feedView{gen: gen, entries: make([]digestView, 0, len(ds)), topic: t, page: page, limit: limit}
+	v.more = (page+1)*limit < total
+	v.title = x.title
+	if t.Kind != KindAll {
+		v.title = x.title + " · " + x.topicLabel(t)
+	}
 	for _, d := range ds {
 		dv, err := x.newDigestView(d)
 		if err != nil {
@@ -69,7 +120,61 @@ func (x *Index) currentView() (*feedView, error) {
 			v.updated = dv.Updated
 		}
 	}
-	x.view = v
+	return v, nil
+}
+
+// buildDailyView is the roll-up: one entry a day, newest day first, each
+// listing that day's digests.
+func (x *Index) buildDailyView(page, limit int) (*feedView, error) {
+	// The latest limit days' digests are among the latest digests of all;
+	// a roll-up of a few hundred days is plenty for a reader.
+	ds, _, gen := x.selectDigests(nil, 0, 50*x.maxEntries)
+	v := &feedView{gen: gen, topic: topic{Kind: KindDaily}, page: page, limit: limit, title: x.title + " · " + x.topicLabel(topic{Kind: KindDaily})}
+	var days []string
+	byDay := map[string][]model.Digest{}
+	for _, d := range ds {
+		day := dayOf(&d, x.loc)
+		if _, ok := byDay[day]; !ok {
+			days = append(days, day)
+		}
+		byDay[day] = append(byDay[day], d)
+	}
+	start := min(page*limit, len(days))
+	end := min(start+limit, len(days))
+	v.more = end < len(days)
+	for _, day := range days[start:end] {
+		t := topic{Kind: KindDay, Slug: day}
+		dayTime, _ := time.ParseInLocation(time.DateOnly, day, x.loc)
+		e := digestView{
+			URN:     "urn:bantin:daily:" + day,
+			Title:   fmt.Sprintf("Bản tin ngày %s (%d)", dayTime.Format("02/01/2006"), len(byDay[day])),
+			PageURL: x.baseURL + t.pagePath(),
+			Author:  x.title,
+		}
+		e.Link = e.PageURL
+		for _, d := range byDay[day] {
+			dv, err := x.newDigestView(d)
+			if err != nil {
+				return nil, err
+			}
+			e.Items = append(e.Items, dv)
+			if dv.Updated.After(e.Updated) {
+				e.Updated = dv.Updated
+			}
+			if e.Published.IsZero() || dv.Published.After(e.Published) {
+				e.Published = dv.Published
+			}
+		}
+		var b bytes.Buffer
+		if err := x.tmpl.daily.Execute(&b, &e); err != nil {
+			return nil, fmt.Errorf("rendering the roll-up of %s: %w", day, err)
+		}
+		e.ContentHTML = b.String()
+		v.entries = append(v.entries, e)
+		if e.Updated.After(v.updated) {
+			v.updated = e.Updated
+		}
+	}
 	return v, nil
 }
 
@@ -99,6 +204,23 @@ func (x *Index) newDigestView(d model.Digest) (digestView, error) {
 		v.Updated = v.Published
 	}
 	v.Updated = v.Updated.UTC()
+	x.mu.RLock()
+	v.Corrected = x.corrected(&d)
+	x.mu.RUnlock()
+	if k := meetingKey(&d); k != "" {
+		v.MeetingURL = x.baseURL + "/meetings/" + k
+	}
+	if s := siteSlug(src.Site); s != "" {
+		v.Topics = append(v.Topics, topicCount{Kind: KindSite, Slug: s, Label: src.Site, URL: x.baseURL + topic{KindSite, s}.pagePath()})
+	}
+	for _, b := range detectBodies(&d) {
+		v.Topics = append(v.Topics, topicCount{Kind: KindBody, Slug: b, Label: bodyLabel(b), URL: x.baseURL + topic{KindBody, b}.pagePath()})
+	}
+	for _, tag := range src.Tags {
+		if s := slugify(tag); s != "" && !slices.ContainsFunc(v.Topics, func(c topicCount) bool { return c.Kind == KindTag && c.Slug == s }) {
+			v.Topics = append(v.Topics, topicCount{Kind: KindTag, Slug: s, Label: strings.TrimSpace(tag), URL: x.baseURL + topic{KindTag, s}.pagePath()})
+		}
+	}
 	for _, c := range append(slices.Clone(src.Tags), src.Site) {
 		if c = strings.TrimSpace(c); c != "" && !slices.Contains(v.Categories, c) {
 			v.Categories = append(v.Categories, c)
