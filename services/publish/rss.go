@@ -21,15 +21,15 @@ type rssFeed struct {
 }
 
 type rssChannel struct {
-	Title         string    `xml:"title"`
-	Link          string    `xml:"link"`
-	Description   string    `xml:"description"`
-	Language      string    `xml:"language,omitempty"`
-	LastBuildDate string    `xml:"lastBuildDate,omitempty"`
-	Generator     string    `xml:"generator,omitempty"`
-	Docs          string    `xml:"docs,omitempty"`
+	Title         string     `xml:"title"`
+	Link          string     `xml:"link"`
+	Description   string     `xml:"description"`
+	Language      string     `xml:"language,omitempty"`
+	LastBuildDate string     `xml:"lastBuildDate,omitempty"`
+	Generator     string     `xml:"generator,omitempty"`
+	Docs          string     `xml:"docs,omitempty"`
 	AtomLinks     []atomLink `xml:"atom:link"`
-	Items         []rssItem `xml:"item"`
+	Items         []rssItem  `xml:"item"`
 }
 
 type rssItem struct {

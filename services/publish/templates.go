@@ -13,7 +13,7 @@ var templateFS embed.FS
 // shared layout, and the fragment that is the content of feed entries.
 type templates struct {
 	home, digest, notFound, list, failures, review, login *template.Template
-	content, daily, failure                              *template.Template
+	content, daily, failure                               *template.Template
 }
 
 // parseTemplates parses the embedded templates. They are part of the
