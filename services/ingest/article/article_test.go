@@ -653,7 +653,7 @@ func mustURL(t testing.TB, s string) *url.URL {
 // crawls: the article page must yield its two attachments, and they must
 // be the PDFs lying next to it.
 func TestDemoArticle(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "testdata", "demo")
+	dir := filepath.Join("..", "..", "..", "internal", "demo", "sample")
 	raw, err := os.ReadFile(filepath.Join(dir, "article.html"))
 	if err != nil {
 		t.Fatal(err)
