@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/model"
 	"github.com/bantin/bantin/services/summarize/extractive"
+	"github.com/bantin/bantin/services/summarize/faithful"
 )
 
 // Summarizer writes the digest of one report.
@@ -229,6 +231,12 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 			s.retry(ctx, msg, dl, attempts, err, log)
 		}
 		return
+	}
+	// Whatever the backend, a digest must not state what the report does not.
+	if res := faithful.Check(&r, d); !res.OK() && !strings.Contains(d.ReviewReason, res.Reason()) {
+		d.NeedsReview = true
+		d.ReviewReason = strings.TrimSpace(d.ReviewReason + " " + res.Reason())
+		log.Warn("digest failed the faithfulness check; flagged for review", "reason", res.Reason())
 	}
 	if err := s.bus.PublishDigest(ctx, d); err != nil {
 		s.retry(ctx, msg, dl, attempts, err, log)
