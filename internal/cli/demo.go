@@ -52,7 +52,7 @@ func demoCommand() *command {
 				ln.Close()
 			}
 			return runRoles(ctx, o, roles{ingest: true, summarize: true, publish: true}, true, func(ctx context.Context, st *stack) error {
-				err := runDemo(ctx, o, st)
+				err := runDemo(ctx, o, st, once)
 				if err == nil && once {
 					return errStop
 				}
@@ -65,7 +65,7 @@ func demoCommand() *command {
 // errStop ends runRoles cleanly after `demo --once`.
 var errStop = errors.New("stop")
 
-func runDemo(ctx context.Context, o *options, st *stack) error {
+func runDemo(ctx context.Context, o *options, st *stack, once bool) error {
 	site, err := demo.Start()
 	if err != nil {
 		return err
@@ -106,7 +106,9 @@ func runDemo(ctx context.Context, o *options, st *stack) error {
 	for _, d := range st.publish.Index().Latest(want) {
 		fmt.Fprintf(w, "  Digest %s: %s\n    %s\n    %s/digests/%s\n", d.ID, d.Title, firstSentence(d.Summary), st.baseURL, d.ID)
 	}
-	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n")
+	if !once {
+		fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n")
+	}
 	return nil
 }
 
