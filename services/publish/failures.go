@@ -106,7 +106,7 @@ func (x *Index) buildFailuresView() (*feedView, error) {
 // handleFailures serves /failures.
 func (x *Index) handleFailures(w http.ResponseWriter, r *http.Request) {
 	data := x.topicPageData(topic{Kind: KindFailures}, "")
-	data.Feeds = data.Feeds[:1] // only Atom
+	data.Feeds = slices.Delete(data.Feeds, 1, 3) // failures come in Atom only
 	data.Feeds[0].Title = x.title + " · lỗi (Atom)"
 	data.FeedsLabel = "các lỗi"
 	data.Failures = x.failureViews()

@@ -109,6 +109,14 @@ func (x *Index) topicPageData(t topic, label string) pageData {
 			{Label: "JSON Feed", Title: title + " (JSON Feed)", Type: "application/feed+json", URL: x.baseURL + t.feedPath("json")},
 		},
 	}
+	if t.Kind != KindAll {
+		all := topic{Kind: KindAll}
+		d.Feeds = append(d.Feeds,
+			feedLink{Label: "Atom (tất cả)", Title: x.title + " (Atom)", Type: "application/atom+xml", URL: x.baseURL + all.feedPath("atom")},
+			feedLink{Label: "RSS (tất cả)", Title: x.title + " (RSS)", Type: "application/rss+xml", URL: x.baseURL + all.feedPath("rss")},
+			feedLink{Label: "JSON Feed (tất cả)", Title: x.title + " (JSON Feed)", Type: "application/feed+json", URL: x.baseURL + all.feedPath("json")},
+		)
+	}
 	if x.reviewMode {
 		d.ReviewURL = x.baseURL + "/review"
 	}
@@ -169,7 +177,7 @@ func (x *Index) output(t topic, format string, page, limit int) *renditionCache 
 
 // handleFeed serves /feeds/{file} and /feeds/{kind}/{file}.
 func (x *Index) handleFeed(w http.ResponseWriter, r *http.Request) {
-	name, ext, ok := strings.Cut(r.PathValue("file"), ".")
+	name, ext, ok := cutExt(r.PathValue("file"))
 	if !ok || (ext != "atom" && ext != "rss" && ext != "json") {
 		http.NotFound(w, r)
 		return
@@ -194,6 +202,15 @@ func (x *Index) handleFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.serveCached(w, r, x.output(t, ext, page, limit))
+}
+
+// cutExt splits a feed's file name at its last dot.
+func cutExt(file string) (name, ext string, ok bool) {
+	i := strings.LastIndexByte(file, '.')
+	if i <= 0 {
+		return "", "", false
+	}
+	return file[:i], file[i+1:], true
 }
 
 // topicExists reports whether t is a site, body, tag or day topic that

@@ -256,7 +256,7 @@ func (x *Index) parseFeedURL(u string) (topic, string, bool) {
 	if !nested {
 		file, kind = kind, ""
 	}
-	name, ext, ok := strings.Cut(file, ".")
+	name, ext, ok := cutExt(file)
 	if !ok || (ext != "atom" && ext != "rss" && ext != "json") {
 		return topic{}, "", false
 	}

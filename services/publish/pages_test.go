@@ -51,8 +51,11 @@ func checkPage(t *testing.T, resp *http.Response, body []byte, baseURL string) [
 		"application/rss+xml " + baseURL + "/feeds/all.rss",
 		"application/feed+json " + baseURL + "/feeds/all.json",
 	}
-	if !slices.Equal(alternates, wantAlternates) {
-		t.Errorf("autodiscovery links = %q, want %q", alternates, wantAlternates)
+	// Topic pages list their own feeds too.
+	for _, w := range wantAlternates {
+		if !slices.Contains(alternates, w) {
+			t.Errorf("autodiscovery links = %q, want %q among them", alternates, w)
+		}
 	}
 	for _, f := range []string{"/feeds/all.atom", "/feeds/all.rss", "/feeds/all.json"} {
 		if !slices.Contains(anchors, baseURL+f) {
