@@ -181,6 +181,11 @@ func Decode(b []byte, enc string) string {
 	return string(s)
 }
 
+// tcvn3Families are the TCVN3 font families as some PDF writers name them
+// without the leading dot. Other "Vn…" names, such as the vntex LaTeX
+// fonts (VnNimbusRomanNo9L), are Unicode-era fonts and are not listed.
+var tcvn3Families = []string{"vntime", "vnarial", "vnavant", "vncourier", "vnhelvetica", "vnblack", "vnbook", "vncentury", "vncommercial", "vnsouvenir", "vnuniverse", "vnlucida", "vngothic"}
+
 // FontEncoding returns the legacy encoding a PDF font's BaseFont name
 // implies, "" for none, and whether the font is one of the TCVN3 "H"
 // families (.VnTimeH, .VnArialH…), whose small-letter codes draw capitals.
@@ -198,10 +203,11 @@ func FontEncoding(baseFont string) (enc string, capitals bool) {
 		return VNI, false
 	}
 	lower := strings.ToLower(family)
-	switch {
-	case strings.HasPrefix(lower, "vni"):
-		return VNI, false
-	case strings.HasPrefix(lower, ".vn"), strings.HasPrefix(lower, "vn") && len(family) > 2 && unicode.IsUpper(rune(family[2])):
+	tcvn := strings.HasPrefix(lower, ".vn")
+	for _, f := range tcvn3Families {
+		tcvn = tcvn || strings.HasPrefix(lower, f)
+	}
+	if tcvn {
 		for _, style := range []string{"BoldItalic", "Bold", "Italic"} {
 			family = strings.TrimSuffix(family, style)
 		}

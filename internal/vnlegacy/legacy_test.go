@@ -110,6 +110,8 @@ func TestFontEncoding(t *testing.T) {
 		{"arial", "ABCDEF+Arial,Bold", "", false},
 		{"verdana", "Verdana", "", false},
 		{"vinhan (not vni)", "Vinhan", "", false},
+		{"vntex latex font", "VYSVTF+VnNimbusRomanNo9L", "", false},
+		{"vntex typewriter", "ZDXNVS+VNTT12", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

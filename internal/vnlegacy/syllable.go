@@ -110,8 +110,13 @@ func rhymeOK(rest string, tone rune) bool {
 // Vietnamese syllables, Marked those with a letter only Vietnamese uses
 // (ă â đ ê ô ơ ư or a tone mark), and Garbled those that mix letters with
 // digits or symbols, or Latin with Cyrillic, or are capitalised inside.
+//
+// Broken counts the words with a Vietnamese letter or tone mark that are
+// no valid syllable ("quc", "ngưòi"), Latin and Cyrillic the words
+// written in one script only. Links, e-mail addresses and paths are not
+// words.
 type Stats struct {
-	Words, Syllables, Marked, Garbled int
+	Words, Syllables, Marked, Garbled, Broken, Latin, Cyrillic int
 }
 
 // SyllableShare is the share of words that are valid syllables, 0 for no
@@ -130,10 +135,16 @@ func Count(text string) Stats {
 		tok = strings.TrimFunc(tok, func(r rune) bool {
 			return unicode.IsPunct(r) && r != '~' || unicode.IsSpace(r)
 		})
-		if tok == "" || isNumber(tok) {
+		if tok == "" || isNumber(tok) || strings.Contains(tok, "://") || strings.HasPrefix(tok, "www.") || strings.ContainsAny(tok, "@/\\") {
 			continue
 		}
 		st.Words++
+		latin, cyrillic := scriptsOf(tok)
+		if latin && !cyrillic {
+			st.Latin++
+		} else if cyrillic && !latin {
+			st.Cyrillic++
+		}
 		if ValidSyllable(tok) {
 			st.Syllables++
 			if marked(tok) {
@@ -141,11 +152,37 @@ func Count(text string) Stats {
 			}
 			continue
 		}
-		if garbled(tok) {
+		switch {
+		case garbled(tok):
 			st.Garbled++
+		case marked(tok):
+			st.Broken++
 		}
 	}
 	return st
+}
+
+func scriptsOf(w string) (latin, cyrillic bool) {
+	for _, r := range w {
+		latin = latin || unicode.Is(unicode.Latin, r)
+		cyrillic = cyrillic || unicode.Is(unicode.Cyrillic, r)
+	}
+	return latin, cyrillic
+}
+
+// BadShare is the share of words that are garbled, broken Vietnamese, or
+// Cyrillic on a page that is mostly Latin (letters an OCR engine misread):
+// a measure of how poor a text layer is that does not punish foreign
+// words. 0 for no words.
+func (s Stats) BadShare() float64 {
+	if s.Words == 0 {
+		return 0
+	}
+	bad := s.Garbled + s.Broken
+	if s.Latin > s.Cyrillic {
+		bad += s.Cyrillic
+	}
+	return float64(bad) / float64(s.Words)
 }
 
 func isNumber(s string) bool {

@@ -54,6 +54,7 @@ type corpusCase struct {
 	contains []string // substrings of the whole text (NFC)
 	onPage   map[int]string
 	warning  string // a substring of one of the warnings
+	needsOCR []int  // pages whose PageInfo must say NeedsOCR
 }
 
 // corpusCases covers the files whose outcome says something; every other
@@ -90,12 +91,14 @@ var corpusCases = map[string]corpusCase{
 		pages:    12,
 		contains: []string{"TÒA ÁN NHÂN DÂN TỐI CAO", "Luật Phá sản"},
 	},
+	// Page 1's ABBYY text layer is garbage; the other pages are readable.
 	"vi-5a4e7fb8-duthao-blhs-abbyy-ocr.pdf": {
-		pages:   47,
-		warning: "poor OCR on page 1",
+		pages:    47,
+		warning:  "poor OCR on page 1",
+		needsOCR: []int{1},
 	},
 	// Scans: no text layer, or only the signature stamp in a widget.
-	"vi-259nd.signed.pdf":                         {pages: 26, err: ErrNoText},
+	"vi-259nd.signed.pdf":                         {pages: 26, err: ErrNoText, needsOCR: []int{1, 13, 26}},
 	"vi-2239ttg.signed.pdf":                       {pages: 1, err: ErrNoText},
 	"vi-9533-cn.signed.pdf":                       {pages: 4, err: ErrNoText},
 	"vi-b7516be2-duthao-luat-tctd-camscanner.pdf": {pages: 5, err: ErrNoText},
@@ -216,6 +219,19 @@ func TestPDFCorpus(t *testing.T) {
 					t.Errorf("%q found on page %d, want page %d", phrase, found, page)
 				}
 			}
+			if len(want.needsOCR) > 0 && doc == nil {
+				t.Fatal("no Document returned")
+			}
+			for _, n := range want.needsOCR {
+				if n > len(doc.PageInfo) || !doc.PageInfo[n-1].NeedsOCR {
+					t.Errorf("page %d not flagged NeedsOCR", n)
+				}
+			}
+			for i, pi := range pageInfoOf(doc) {
+				if pi.NeedsOCR && !slices.Contains(want.needsOCR, pi.Page) && name == "vi-5a4e7fb8-duthao-blhs-abbyy-ocr.pdf" {
+					t.Errorf("readable page %d flagged NeedsOCR (%s, quality %.2f)", i+1, pi.Why, pi.Quality)
+				}
+			}
 			if want.warning != "" && !slices.ContainsFunc(doc.Warnings, func(w string) bool { return strings.Contains(w, want.warning) }) {
 				t.Errorf("no warning containing %q in %q", want.warning, doc.Warnings)
 			}
@@ -242,9 +258,24 @@ func checkDocument(t *testing.T, doc *Document) {
 			t.Fatalf("paragraph %d is not NFC: %q", i, p.Text)
 		}
 	}
+	if len(doc.PageInfo) != doc.Pages {
+		t.Errorf("%d PageInfo for %d pages", len(doc.PageInfo), doc.Pages)
+	}
+	for i, pi := range doc.PageInfo {
+		if pi.Page != i+1 || pi.Quality < 0 || pi.Quality > 1 || pi.Extractor == "" {
+			t.Errorf("PageInfo[%d] = %+v", i, pi)
+		}
+	}
 	if len(doc.FailedPages) > doc.Pages {
 		t.Errorf("FailedPages %v for %d pages", doc.FailedPages, doc.Pages)
 	}
+}
+
+func pageInfoOf(doc *Document) []PageInfo {
+	if doc == nil {
+		return nil
+	}
+	return doc.PageInfo
 }
 
 func pagesOf(doc *Document) int {

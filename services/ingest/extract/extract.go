@@ -43,6 +43,19 @@ type Document struct {
 	Paragraphs []model.Paragraph
 	// Title is the PDF's Info /Title when present, else "".
 	Title string
+	// EncodingRepaired is "tcvn3" or "vni" when text typed in a legacy
+	// Vietnamese font encoding was converted to Unicode, else "".
+	EncodingRepaired string `json:",omitempty"`
+	// PageInfo judges each page of a paged source, in order: how much
+	// text it has, how good it is, which extractor produced it and whether
+	// it needs OCR. Empty for sources without pages.
+	PageInfo []PageInfo `json:",omitempty"`
+
+	// Kept between reading the pages and the verdict on them (PDF).
+	perPage   [][]model.Paragraph
+	firstErr  error
+	unmapped  int
+	encrypted bool
 }
 
 // Text returns the paragraphs joined by blank lines.

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/ledongthuc/pdf"
+
+	"github.com/bantin/bantin/internal/vnlegacy"
 )
 
 // Limits that keep one hostile font from costing more than a page is worth.
@@ -39,6 +41,13 @@ type pdfFont struct {
 	cidWidths map[uint32]float64 // composite fonts, glyph space units
 	defWidth  float64
 	scale     float64 // glyph space to text space: 1/1000, or Type3's FontMatrix
+
+	// legacy is the vnlegacy encoding the BaseFont name implies (TCVN3,
+	// VNI), "" for none; capitals marks the TCVN3 "H" fonts. The text of
+	// such a font is its raw byte, carried as a private-use rune (see
+	// legacyRune) until the page's lines are decoded by decodeLegacy.
+	legacy   string
+	capitals bool
 }
 
 // code is one character code of a shown string.
@@ -68,6 +77,7 @@ func newPDFFont(v pdf.Value) *pdfFont {
 
 	font := pdf.Font{V: v}
 	f.enc = font.Encoder()
+	f.legacy, f.capitals = vnlegacy.FontEncoding(v.Key("BaseFont").Name())
 	f.firstChar = int(v.Key("FirstChar").Int64())
 	ws := v.Key("Widths")
 	for i := 0; i < ws.Len() && i < 256; i++ {
@@ -232,6 +242,9 @@ func (f *pdfFont) width(c code) float64 {
 
 // text is the Unicode text of c, "" when the font does not say.
 func (f *pdfFont) text(c code) string {
+	if f.legacy != "" && !f.composite {
+		return string(legacyRune(f.legacy, f.capitals, byte(c.value)))
+	}
 	if f.toUnicode != nil {
 		if s, ok := f.toUnicode.lookup(c.raw); ok {
 			return s

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/ledongthuc/pdf"
+
+	"github.com/bantin/bantin/internal/model"
 )
 
 // minLetters is the least number of letters a PDF must yield to count as
@@ -42,6 +45,15 @@ const pdfExtractor = "ledongthuc/pdf"
 // goroutine then runs on until it finishes, so data must not be modified
 // afterwards.
 func PDF(ctx context.Context, data []byte) (*Document, error) {
+	return PDFWith(ctx, data, Options{})
+}
+
+// PDFWith is PDF with the external tools of opts: where a page's text is
+// missing or garbage and opts.Pdftotext is set, that page is read again
+// with poppler's pdftotext and kept when it reads better; a file the
+// library cannot open at all is read with pdftotext as a whole. PageInfo
+// says which extractor produced each page.
+func PDFWith(ctx context.Context, data []byte, opts Options) (*Document, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("extracting pdf: %w", err)
 	}
@@ -60,12 +72,20 @@ func PDF(ctx context.Context, data []byte) (*Document, error) {
 		}()
 		res.doc, res.err = extractPDF(ctx, data)
 	}()
+	var res result
 	select {
-	case res := <-done:
-		return res.doc, res.err
+	case res = <-done:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("extracting pdf: gave up waiting for the parser (a hostile or looping file?): %w", ctx.Err())
 	}
+	doc, err := res.doc, res.err
+	if opts.Pdftotext != "" {
+		doc, err = withPdftotext(ctx, data, opts.Pdftotext, doc, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return doc, doc.verdict()
 }
 
 func extractPDF(ctx context.Context, data []byte) (*Document, error) {
@@ -84,9 +104,11 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 		}),
 	}
 	fonts := fontCache{}
-	var empty []int
 	var firstErr error
 	unmapped := 0
+	perPage := make([][]model.Paragraph, len(pages))
+	badGlyphs := make([]int, len(pages))
+	var legacy []string
 	for i, p := range pages {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", i+1, len(pages), err)
@@ -94,6 +116,7 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 		n := i + 1
 		lines, bad, err := pageLines(p, fonts)
 		unmapped += bad
+		badGlyphs[i] = bad
 		if err != nil {
 			if len(lines) == 0 {
 				doc.FailedPages = append(doc.FailedPages, n)
@@ -105,13 +128,63 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 			}
 			doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: text may be incomplete: %v", n, err))
 		}
-		paras := Paragraphs(lines, n)
-		if len(paras) == 0 {
-			empty = append(empty, n)
+		for k, l := range lines {
+			var found []string
+			lines[k], found = decodeLegacy(l)
+			for _, enc := range found {
+				legacy = appendUnique(legacy, enc)
+			}
 		}
+		perPage[i] = Paragraphs(lines, n)
+	}
+	if len(legacy) > 0 {
+		doc.EncodingRepaired = legacy[0]
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf(repairedNote, strings.Join(legacy, ", ")))
+	} else if enc := repairPages(perPage); enc != "" {
+		doc.EncodingRepaired = enc
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf(statisticNote, enc))
+	}
+	for i, paras := range perPage {
+		doc.PageInfo = append(doc.PageInfo, judgePage(i+1, paras, badGlyphs[i], pdfExtractor))
+	}
+	doc.perPage = perPage
+	doc.assemble()
+	doc.firstErr, doc.unmapped = firstErr, unmapped
+	doc.encrypted = safe(func() bool { return !r.Trailer().Key("Encrypt").IsNull() })
+	return doc, nil
+}
+
+// usableChars counts the characters on the pages whose text is neither
+// garbage nor a signature stamp: pages with little text count, since
+// together they may hold a document.
+func usableChars(pages []PageInfo) int {
+	n := 0
+	for _, pi := range pages {
+		if !pi.NeedsOCR || strings.HasPrefix(pi.Why, "only ") && !strings.Contains(pi.Why, "stamp") {
+			n += pi.Chars
+		}
+	}
+	return n
+}
+
+// assemble joins the pages' paragraphs into Paragraphs.
+func (doc *Document) assemble() {
+	doc.Paragraphs = nil
+	for _, paras := range doc.perPage {
 		doc.Paragraphs = appendPage(doc.Paragraphs, paras)
 	}
+}
 
+// verdict classifies a PDF's text once all pages are read: ErrNoText when
+// no page has usable text, else nil, with warnings about poor pages.
+func (doc *Document) verdict() error {
+	firstErr, unmapped := doc.firstErr, doc.unmapped
+	var empty []int
+	for _, pi := range doc.PageInfo {
+		if pi.Chars == 0 && !slices.Contains(doc.FailedPages, pi.Page) {
+			empty = append(empty, pi.Page)
+		}
+	}
 	letters, chars := 0, 0
 	for _, p := range doc.Paragraphs {
 		for _, r := range p.Text {
@@ -123,19 +196,22 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 			}
 		}
 	}
+	pages := doc.Pages
 	switch {
-	case len(pages) > 0 && len(doc.FailedPages) == len(pages):
+	case pages > 0 && len(doc.FailedPages) == pages:
 		why := ""
-		if safe(func() bool { return !r.Trailer().Key("Encrypt").IsNull() }) {
+		if doc.encrypted {
 			why = "the file is encrypted and could not be decrypted; "
 		}
-		return doc, fmt.Errorf("extracting pdf: %w: all %s failed (%s%v); OCR of the rendered pages may still work", ErrNoText, plural(len(pages), "page"), why, firstErr)
+		return fmt.Errorf("extracting pdf: %w: all %s failed (%s%v); OCR of the rendered pages may still work", ErrNoText, plural(pages, "page"), why, firstErr)
 	case letters < minLetters && unmapped > letters:
-		return doc, fmt.Errorf("extracting pdf: %w: the text layer cannot be decoded (%d characters in fonts without a Unicode mapping); OCR is needed", ErrNoText, unmapped)
+		return fmt.Errorf("extracting pdf: %w: the text layer cannot be decoded (%d characters in fonts without a Unicode mapping); OCR is needed", ErrNoText, unmapped)
 	case chars == 0:
-		return doc, fmt.Errorf("extracting pdf: %w: no text layer on %s: probably a scanned document; OCR is needed", ErrNoText, plural(len(pages), "page"))
+		return fmt.Errorf("extracting pdf: %w: no text layer on %s: probably a scanned document; OCR is needed", ErrNoText, plural(pages, "page"))
 	case letters < minLetters:
-		return doc, fmt.Errorf("extracting pdf: %w: only %s of text on %s: probably a scanned document; OCR is needed", ErrNoText, plural(letters, "letter"), plural(len(pages), "page"))
+		return fmt.Errorf("extracting pdf: %w: only %s of text on %s: probably a scanned document; OCR is needed", ErrNoText, plural(letters, "letter"), plural(pages, "page"))
+	case pages > 0 && usableChars(doc.PageInfo) < minLetters:
+		return fmt.Errorf("extracting pdf: %w: the text layer of every page is garbage (%s); OCR is needed", ErrNoText, doc.ocrSummary())
 	}
 	if bad := garbledPages(doc.Paragraphs); len(bad) > 0 {
 		doc.Warnings = append(doc.Warnings, fmt.Sprintf("text layer looks like poor OCR on page %s (mixed Latin/Cyrillic, digits inside words); run OCR again before summarising", pageRanges(bad)))
@@ -143,7 +219,7 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 	if len(empty) > 0 {
 		doc.Warnings = append(doc.Warnings, fmt.Sprintf("no text on page %s (scanned or blank; OCR may be needed there)", pageRanges(empty)))
 	}
-	return doc, nil
+	return nil
 }
 
 // safe returns f(), or the zero value if the parser panics in f.
