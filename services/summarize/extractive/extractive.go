@@ -2,9 +2,10 @@
 // builds a digest from the report's own sentences, so it needs no network,
 // no model and no key, and it never states a figure the report does not.
 //
-// Sentences are scored by their cosine similarity to the document's
-// centroid (tf-idf of syllable unigrams and bigrams, Vietnamese stop words
-// removed) with a lead bias; the summary and then the bullets are chosen by
+// Sentences are scored by centrality, half their cosine similarity to the
+// document's centroid and half their TextRank (PageRank over the sentence
+// similarity graph), both on tf-idf of syllable unigrams and bigrams with
+// Vietnamese stop words removed, times a lead bias; the summary and then the bullets are chosen by
 // maximal marginal relevance (MMR) so that they do not repeat each other.
 // Bullets prefer sentences that carry figures or decisions ("giao", "yêu
 // cầu", "chỉ đạo", "phấn đấu", "đề nghị", "thống nhất", "kết luận"…).

@@ -18,12 +18,16 @@ const (
 	centroidTerms = 100  // terms kept in the document centroid
 	mmrLambda     = 0.7  // relevance vs. novelty in MMR
 	maxRedundancy = 0.75 // cosine above which a sentence repeats one chosen
-	leadFloor     = 0.5  // weight of the last sentences relative to the first
-	leadHalf      = 4.0  // position at which the lead bonus is half spent
+	leadFloor     = 0.2
+	leadHalf      = 2.0
 	figureBoost   = 0.1  // summary: a sentence with a figure
 	bulletFigure  = 0.25 // bullets: a sentence with a figure
 	bulletAction  = 0.25 // bullets: a decision, target or assignment
 	shortSyl      = 10   // sentences shorter than this are penalised
+
+	centroidWeight = 0.5  // centroid similarity vs. TextRank centrality
+	rankDamping    = 0.85 // PageRank damping
+	rankIterations = 30   // power iterations (converged well before)
 )
 
 // sentence is a candidate sentence of the report.
@@ -194,9 +198,10 @@ func (d *document) score() {
 	cv = cv[:min(len(cv), centroidTerms)]
 	slices.SortFunc(cv, func(a, b term) int { return a.id - b.id })
 
-	for _, c := range d.sents {
+	rank := d.textRank()
+	for i, c := range d.sents {
 		lead := leadFloor + (1-leadFloor)/(1+float64(c.pos)/leadHalf)
-		s := cosine(c.vec, cv) * lead
+		s := (centroidWeight*cosine(c.vec, cv) + (1-centroidWeight)*rank[i]) * lead
 		if len(c.figures) > 0 {
 			s *= 1 + figureBoost
 		}
@@ -205,6 +210,55 @@ func (d *document) score() {
 		}
 		c.score = s
 	}
+}
+
+// textRank is each sentence's centrality: PageRank over the graph of
+// cosine similarities between sentences (LexRank, continuous), scaled so
+// that the most central sentence has 1. The iteration count is fixed and
+// the sums run in sentence order, so the result is deterministic.
+func (d *document) textRank() []float64 {
+	n := len(d.sents)
+	sim := make([][]float64, n)
+	out := make([]float64, n)
+	for i := range sim {
+		sim[i] = make([]float64, n)
+	}
+	deg := make([]float64, n)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			c := cosine(d.sents[i].vec, d.sents[j].vec)
+			sim[i][j], sim[j][i] = c, c
+			deg[i] += c
+			deg[j] += c
+		}
+	}
+	rank := make([]float64, n)
+	for i := range rank {
+		rank[i] = 1 / float64(n)
+	}
+	next := make([]float64, n)
+	for range rankIterations {
+		for i := range n {
+			var s float64
+			for j := range n {
+				if deg[j] > 0 {
+					s += sim[j][i] / deg[j] * rank[j]
+				}
+			}
+			next[i] = (1-rankDamping)/float64(n) + rankDamping*s
+		}
+		rank, next = next, rank
+	}
+	var top float64
+	for _, r := range rank {
+		top = max(top, r)
+	}
+	for i, r := range rank {
+		if top > 0 {
+			out[i] = r / top
+		}
+	}
+	return out
 }
 
 // selectMMR picks up to k sentences not in chosen by maximal marginal
