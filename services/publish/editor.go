@@ -173,6 +173,16 @@ func (s *Service) editorOnly(h func(http.ResponseWriter, *http.Request, string))
 	}
 }
 
+// basePath is the path of BaseURL: redirects stay on the host the editor
+// reached, whatever name a proxy gives it.
+func (s *Service) basePath() string {
+	u, err := url.Parse(s.index.baseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
+}
+
 func (s *Service) baseData() pageData {
 	d := s.index.newPageData()
 	d.LoginURL = s.index.baseURL + "/review/login"
@@ -207,12 +217,12 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(s.cfg.BaseURL, "https://"),
 		MaxAge: int(sessionLifetime / time.Second),
 	})
-	http.Redirect(w, r, s.index.baseURL+"/review", http.StatusSeeOther)
+	http.Redirect(w, r, s.basePath()+"/review", http.StatusSeeOther)
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request, _ string) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, s.index.baseURL+"/", http.StatusSeeOther)
+	http.Redirect(w, r, s.basePath()+"/", http.StatusSeeOther)
 }
 
 // handleReviewList lists the drafts.
@@ -330,7 +340,7 @@ func (s *Service) handleDecision(w http.ResponseWriter, r *http.Request, _ strin
 		return
 	}
 	s.log.Info("editor decision", "digest", id, "status", rec.Status, "version", rec.Version)
-	http.Redirect(w, r, s.index.baseURL+"/review", http.StatusSeeOther)
+	http.Redirect(w, r, s.basePath()+"/review", http.StatusSeeOther)
 }
 
 func (s *Service) putReview(ctx context.Context, id string, rec ReviewRecord) error {
