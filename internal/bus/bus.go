@@ -134,6 +134,18 @@ func (b *Bus) setup(ctx context.Context) error {
 			Duplicates:  t.DuplicateWindow,
 		},
 		{
+			// Its own stream, not a second subject on REPORTS: Nats-Msg-Id
+			// de-duplication is per stream, so a report keeps its id on
+			// both hops, and the OCR backlog has its own limits and lag.
+			Name:        model.StreamOCR,
+			Description: "bantin reports with scanned pages waiting for OCR (work queue)",
+			Subjects:    []string{model.SubjectOCRPrefix + ">"},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    t.Replicas,
+			Duplicates:  t.DuplicateWindow,
+		},
+		{
 			Name:        model.StreamDigests,
 			Description: "bantin digests, full history; publish replicas rebuild their index from it",
 			Subjects:    []string{model.SubjectDigestPrefix + ">"},
@@ -183,7 +195,51 @@ func (b *Bus) setup(ctx context.Context) error {
 	if _, err := b.JS.CreateConsumer(ctx, model.StreamReports, SummarizeConsumerConfig(t)); err != nil && !errors.Is(err, jetstream.ErrConsumerExists) {
 		return fmt.Errorf("creating consumer %s on %s: %w", model.ConsumerSummarize, model.StreamReports, err)
 	}
+	if _, err := b.JS.CreateConsumer(ctx, model.StreamOCR, OCRConsumerConfig(t)); err != nil && !errors.Is(err, jetstream.ErrConsumerExists) {
+		return fmt.Errorf("creating consumer %s on %s: %w", model.ConsumerOCR, model.StreamOCR, err)
+	}
 	return nil
+}
+
+// EnsureOCRConsumer creates or updates the OCR consumer with this bus's
+// topology.
+func (b *Bus) EnsureOCRConsumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := b.JS.CreateOrUpdateConsumer(ctx, model.StreamOCR, OCRConsumerConfig(b.Topology))
+	if err != nil {
+		return nil, fmt.Errorf("updating consumer %s on %s: %w", model.ConsumerOCR, model.StreamOCR, err)
+	}
+	return c, nil
+}
+
+// OCRConsumerConfig is the durable pull consumer OCR workers share. KEDA's
+// nats-jetstream trigger names stream OCR and consumer ocr. Workers call
+// InProgress after every page, so AckWait bounds one page, not a report.
+func OCRConsumerConfig(t Topology) jetstream.ConsumerConfig {
+	t = t.withDefaults()
+	return jetstream.ConsumerConfig{
+		Durable:       model.ConsumerOCR,
+		Description:   "bantin OCR workers",
+		FilterSubject: model.SubjectOCRPrefix + ">",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       t.AckWait,
+		MaxDeliver:    t.MaxDeliver,
+		MaxAckPending: 64,
+		Replicas:      t.Replicas,
+	}
+}
+
+// PublishOCR puts r on the OCR work queue (bantin.ocr.<site>) with its id
+// as Nats-Msg-Id; r.OCRPending says which pages to recognise.
+func (b *Bus) PublishOCR(ctx context.Context, r *model.Report) (duplicate bool, err error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return false, fmt.Errorf("encoding report %s: %w", r.ID, err)
+	}
+	ack, err := b.JS.Publish(ctx, model.OCRSubject(r.Source.Site), data, jetstream.WithMsgID(r.ID))
+	if err != nil {
+		return false, fmt.Errorf("publishing report %s for OCR: %w", r.ID, err)
+	}
+	return ack.Duplicate, nil
 }
 
 // EnsureSummarizeConsumer creates or updates the summarize consumer with
@@ -337,7 +393,7 @@ func (b *Bus) Ready(ctx context.Context) error {
 	if !b.NC.IsConnected() {
 		return errors.New("not connected to NATS")
 	}
-	for _, s := range []string{model.StreamReports, model.StreamDigests, model.StreamDeadLetter} {
+	for _, s := range []string{model.StreamReports, model.StreamOCR, model.StreamDigests, model.StreamDeadLetter} {
 		if _, err := b.JS.Stream(ctx, s); err != nil {
 			return fmt.Errorf("stream %s: %w", s, err)
 		}

@@ -64,6 +64,44 @@ type Report struct {
 	Paragraphs []Paragraph `json:"paragraphs,omitempty"`
 	TextRef    string      `json:"text_ref,omitempty"`
 	CreatedAt  time.Time   `json:"created_at"`
+	// OCRPending lists the 1-based pages still to be OCRed. It is set only
+	// on the OCR work queue (bantin.ocr.<site>), by ingest; the OCR stage
+	// clears it before the report goes on to bantin.report.<site>.
+	OCRPending []int `json:"ocr_pending,omitempty"`
+	// OCR says which pages' text was recognised from their images, and how
+	// sure the recogniser was. Nil when no page was OCRed.
+	OCR *OCRInfo `json:"ocr,omitempty"`
+	// PageSources says, page by page, what produced the text of a paged
+	// source: the text-layer extractor or OCR, with OCR's confidence.
+	PageSources []PageSource `json:"page_sources,omitempty"`
+}
+
+// OCRInfo records the optical character recognition of a report's scanned
+// pages. A digest built on such a report carries it too.
+type OCRInfo struct {
+	// Pages lists the 1-based pages whose text came from OCR.
+	Pages []int `json:"pages"`
+	// Confidence is the recogniser's mean word confidence over Pages,
+	// from 0 to 100.
+	Confidence float64 `json:"confidence"`
+	// Engine names the recogniser and language ("tesseract 5.3.0 vie").
+	Engine string `json:"engine,omitempty"`
+	// DPI is the resolution the pages were rendered at for OCR.
+	DPI int `json:"dpi,omitempty"`
+	// FailedPages lists pages that needed OCR but yielded no text; the
+	// report's Warnings say why.
+	FailedPages []int `json:"failed_pages,omitempty"`
+}
+
+// PageSource says what produced one page's text.
+type PageSource struct {
+	// Page is the 1-based page number.
+	Page int `json:"page"`
+	// Extractor is "ledongthuc/pdf", "pdftotext" or "tesseract".
+	Extractor string `json:"extractor"`
+	// Confidence is OCR's mean word confidence on the page (0–100), 0 for
+	// a text layer.
+	Confidence float64 `json:"confidence,omitempty"`
 }
 
 // Text returns the report's paragraphs joined by blank lines.
@@ -130,6 +168,10 @@ type Digest struct {
 	UpdatedAt    time.Time `json:"updated_at,omitzero"`
 	// Version counts revisions of the digest; the first one is 1.
 	Version int `json:"version"`
+	// OCR is set when the digest is built on text recognised from scanned
+	// pages: which pages, and the recogniser's mean confidence, so readers
+	// can be told ("văn bản quét, nhận dạng OCR, độ tin cậy 87%").
+	OCR *OCRInfo `json:"ocr,omitempty"`
 }
 
 // DigestID derives a digest's id from its report's id. One report has one
@@ -182,6 +224,13 @@ const (
 	SubjectDigestPrefix = "bantin.digest."
 	SubjectDeadPrefix   = "bantin.dead."
 
+	// StreamOCR is the work queue of reports with scanned pages waiting for
+	// OCR, on subjects bantin.ocr.<site>; ConsumerOCR is the durable pull
+	// consumer that OCR workers share (KEDA scales them on its lag).
+	StreamOCR        = "OCR"
+	SubjectOCRPrefix = "bantin.ocr."
+	ConsumerOCR      = "ocr"
+
 	// ConsumerSummarize is the durable pull consumer on REPORTS that
 	// summarize workers share.
 	ConsumerSummarize = "summarize"
@@ -207,6 +256,9 @@ func SubjectToken(site string) string {
 
 // ReportSubject is the subject a report from site is published on.
 func ReportSubject(site string) string { return SubjectReportPrefix + SubjectToken(site) }
+
+// OCRSubject is the subject a report from site waits for OCR on.
+func OCRSubject(site string) string { return SubjectOCRPrefix + SubjectToken(site) }
 
 // DigestSubject is the subject a digest from site is published on.
 func DigestSubject(site string) string { return SubjectDigestPrefix + SubjectToken(site) }
