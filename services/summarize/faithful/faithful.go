@@ -66,8 +66,15 @@ type Source struct {
 	pages   map[int]string  // normalised text of each page
 }
 
-// NewSource prepares the paragraphs of a report for Check.
-func NewSource(paras []model.Paragraph) *Source {
+// NewSource prepares the paragraphs of a report for Check. Extra texts
+// support statements too, on no page: the article's title, which the
+// publisher wrote about the report.
+func NewSource(paras []model.Paragraph, extra ...string) *Source {
+	for _, e := range extra {
+		if e != "" {
+			paras = append(paras[:len(paras):len(paras)], model.Paragraph{Page: -1, Text: e})
+		}
+	}
 	s := &Source{figures: make(map[string]bool), numbers: make(map[string]bool), pages: make(map[int]string)}
 	var all strings.Builder
 	for _, p := range paras {
@@ -90,9 +97,9 @@ func NewSource(paras []model.Paragraph) *Source {
 	return s
 }
 
-// Check checks d against the report's paragraphs.
+// Check checks d against the report's paragraphs and its article's title.
 func Check(r *model.Report, d *model.Digest) Result {
-	return NewSource(r.Paragraphs).Check(d)
+	return NewSource(r.Paragraphs, r.Source.ArticleTitle).Check(d)
 }
 
 // Check checks d against the source.
@@ -165,7 +172,7 @@ func (s *Source) Pages(text string) []int {
 	n := vntext.NormalizeFigure(text)
 	var out []int
 	for p, t := range s.pages {
-		if containsWord(t, n) {
+		if p >= 0 && containsWord(t, n) {
 			out = append(out, p)
 		}
 	}

@@ -57,6 +57,16 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestArticleTitleSupportsStatements(t *testing.T) {
+	r := &model.Report{ID: "r", Source: model.Source{ArticleTitle: "Năm 2023, GRDP tỉnh tăng 13,45%"}, Paragraphs: []model.Paragraph{{Page: 1, Text: "Báo cáo kinh tế."}}}
+	if res := Check(r, &model.Digest{Title: "GRDP tăng 13,45%", Summary: "Báo cáo kinh tế."}); !res.OK() {
+		t.Errorf("a figure of the article title fails: %s", res.Reason())
+	}
+	if got := NewSource(r.Paragraphs, r.Source.ArticleTitle).Pages("13,45%"); len(got) != 0 {
+		t.Errorf("the article title is on pages %v, want none", got)
+	}
+}
+
 func TestNames(t *testing.T) {
 	tests := []struct {
 		name, text string

@@ -297,7 +297,7 @@ func (s *Summarizer) Summarize(ctx context.Context, r *model.Report) (*model.Dig
 }
 
 func (s *Summarizer) digest(ctx context.Context, r *model.Report) (*model.Digest, error) {
-	src := faithful.NewSource(r.Paragraphs)
+	src := faithful.NewSource(r.Paragraphs, r.Source.ArticleTitle)
 	title := r.Title()
 	budget := s.cfg.ContextTokens - s.cfg.MaxOutputTokens - s.overhead(title)
 	parts := chunks(r.Paragraphs, budget)
