@@ -56,6 +56,10 @@ func DOCX(ctx context.Context, data []byte) (*Document, error) {
 			doc.Title = docxTitle(b)
 		}
 	}
+	if legacy := repairStatistically(doc.Paragraphs); legacy != "" {
+		doc.EncodingRepaired = legacy
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf(statisticNote, legacy))
+	}
 	if len(doc.Paragraphs) == 0 {
 		return doc, fmt.Errorf("extracting docx: %w: the document body holds no text (only images?); OCR may be needed", ErrNoText)
 	}

@@ -224,17 +224,24 @@ func isText(head []byte) bool {
 	return bad*100 <= len(head)
 }
 
-// Extract detects the format of data and extracts its text.
+// Extract detects the format of data and extracts its text, using the
+// external tools found on PATH (see DefaultOptions and ExtractWith).
+func Extract(ctx context.Context, data []byte) (*Document, error) {
+	return ExtractWith(ctx, data, DefaultOptions())
+}
+
+// ExtractWith detects the format of data and extracts its text with the
+// tools of opts.
 //
 // HTML is not extracted here: it returns an error wrapping ErrUnsupported,
-// since the caller parses article pages itself. Legacy .doc is not read
-// yet. On ErrNoText the partial Document (pages, title, warnings) is
-// returned along with the error, for the OCR stage; on other errors the
-// Document is nil.
-func Extract(ctx context.Context, data []byte) (*Document, error) {
+// since the caller parses article pages itself. Legacy .doc needs antiword
+// or catdoc. On ErrNoText the partial Document (pages, title, warnings,
+// PageInfo) is returned along with the error, for the OCR stage; on other
+// errors the Document is nil.
+func ExtractWith(ctx context.Context, data []byte, opts Options) (*Document, error) {
 	switch f := Detect(data); f {
 	case FormatPDF:
-		return PDF(ctx, data)
+		return PDFWith(ctx, data, opts)
 	case FormatDOCX:
 		return DOCX(ctx, data)
 	case FormatText:
@@ -242,7 +249,7 @@ func Extract(ctx context.Context, data []byte) (*Document, error) {
 	case FormatHTML:
 		return nil, fmt.Errorf("extracting text: %w: html is parsed by the article parser, not by extract", ErrUnsupported)
 	case FormatDOC:
-		return nil, fmt.Errorf("extracting text: %w: legacy .doc is not supported yet; save it as .docx or PDF", ErrUnsupported)
+		return DOC(ctx, data, opts)
 	default:
 		return nil, fmt.Errorf("extracting text: %w: %s; send a PDF, DOCX or plain-text file", ErrUnsupported, describe(data))
 	}

@@ -312,7 +312,7 @@ func TestExtractDispatch(t *testing.T) {
 		format  string
 	}{
 		{name: "html", data: []byte("<!doctype html><p>x"), err: ErrUnsupported, message: "article parser"},
-		{name: "doc", data: oleFile("WordDocument"), err: ErrUnsupported, message: "legacy .doc is not supported yet; save it as .docx or PDF"},
+		{name: "doc", data: oleFile("WordDocument"), err: ErrUnsupported, message: "install the Debian package antiword"},
 		{name: "png", data: []byte("\x89PNG\r\n\x1a\n\x00\x00"), err: ErrUnsupported, message: "PNG image"},
 		{name: "empty", data: nil, err: ErrUnsupported, message: "empty"},
 		{name: "text", data: []byte("Báo cáo\n\nnội dung"), format: "text"},
@@ -320,7 +320,7 @@ func TestExtractDispatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, err := Extract(context.Background(), tt.data)
+			doc, err := ExtractWith(context.Background(), tt.data, Options{}) // no tools: .doc is unsupported
 			if tt.err == nil {
 				if err != nil || doc.Format != tt.format {
 					t.Fatalf("Extract() = %+v, %v; want format %q", doc, err, tt.format)

@@ -108,5 +108,33 @@ func repairStatistically(paras []model.Paragraph) string {
 	return enc
 }
 
+// repairLines is repairStatistically for raw lines, before Normalize drops
+// the soft hyphen that is TCVN3's "ư".
+// Lines already in Unicode (with characters no legacy byte decodes to,
+// or marked in done) are left out of the detection and kept.
+func repairLines(lines []string, done []bool) string {
+	skip := func(i int) bool { return i < len(done) && done[i] }
+	var sample []string
+	for i, l := range lines {
+		if _, ok := vnlegacy.Bytes(l); ok && !skip(i) {
+			sample = append(sample, l)
+		}
+	}
+	enc := vnlegacy.Detect(strings.Join(sample, "\n"))
+	if enc == "" {
+		return ""
+	}
+	for i, l := range lines {
+		raw, ok := vnlegacy.Bytes(l)
+		if !ok || skip(i) {
+			continue
+		}
+		if conv := vnlegacy.Decode(raw, enc); vnlegacy.Count(conv).Syllables >= vnlegacy.Count(l).Syllables {
+			lines[i] = conv
+		}
+	}
+	return enc
+}
+
 // hasLetters reports whether s has a letter.
 func hasLetters(s string) bool { return strings.IndexFunc(s, unicode.IsLetter) >= 0 }

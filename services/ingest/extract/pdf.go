@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -107,6 +107,8 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 	var firstErr error
 	unmapped := 0
 	perPage := make([][]model.Paragraph, len(pages))
+	rawLines := make([][]string, len(pages))
+	var decoded []bool // per line of rawLines, in order: from a legacy font
 	badGlyphs := make([]int, len(pages))
 	var legacy []string
 	for i, p := range pages {
@@ -134,15 +136,32 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 			for _, enc := range found {
 				legacy = appendUnique(legacy, enc)
 			}
+			decoded = append(decoded, len(found) > 0)
 		}
-		perPage[i] = Paragraphs(lines, n)
+		rawLines[i] = lines
 	}
 	if len(legacy) > 0 {
 		doc.EncodingRepaired = legacy[0]
 		doc.Warnings = append(doc.Warnings, fmt.Sprintf(repairedNote, strings.Join(legacy, ", ")))
-	} else if enc := repairPages(perPage); enc != "" {
-		doc.EncodingRepaired = enc
-		doc.Warnings = append(doc.Warnings, fmt.Sprintf(statisticNote, enc))
+	}
+	{
+		var all []string
+		for _, lines := range rawLines {
+			all = append(all, lines...)
+		}
+		if enc := repairLines(all, decoded); enc != "" {
+			if doc.EncodingRepaired == "" {
+				doc.EncodingRepaired = enc
+			}
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf(statisticNote, enc))
+			k := 0
+			for _, lines := range rawLines {
+				k += copy(lines, all[k:k+len(lines)])
+			}
+		}
+	}
+	for i, lines := range rawLines {
+		perPage[i] = Paragraphs(lines, i+1)
 	}
 	for i, paras := range perPage {
 		doc.PageInfo = append(doc.PageInfo, judgePage(i+1, paras, badGlyphs[i], pdfExtractor))

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/bantin/bantin/internal/model"
+	"github.com/bantin/bantin/internal/vnlegacy"
 )
 
 // Normalize returns s in Unicode NFC with every run of horizontal white
@@ -382,17 +383,41 @@ func allDigits(s string) bool {
 // blank lines and hard-wrapped lines are joined (see Paragraphs); they
 // carry page 0.
 func Text(data []byte) (*Document, error) {
-	s, enc := decodeText(data)
 	doc := &Document{Format: FormatText, Extractor: "text"}
+	var s, enc string
+	if legacy := legacyBytes(data); legacy != "" {
+		s, enc = vnlegacy.Decode(data, legacy), ""
+		doc.EncodingRepaired = legacy
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf(statisticNote, legacy))
+	} else {
+		s, enc = decodeText(data)
+	}
 	if enc != "" {
 		doc.Warnings = append(doc.Warnings, "text is not UTF-8; read as "+enc)
 	}
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n") // old Mac files end lines with "\r"
-	doc.Paragraphs = paragraphs(strings.Split(s, "\n"), 0, false)
+	lines := strings.Split(s, "\n")
+	if doc.EncodingRepaired == "" {
+		// UTF-8 text that went through a legacy-font editor: "B¸o c¸o".
+		if legacy := repairLines(lines, nil); legacy != "" {
+			doc.EncodingRepaired = legacy
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf(statisticNote, legacy))
+		}
+	}
+	doc.Paragraphs = paragraphs(lines, 0, false)
 	if len(doc.Paragraphs) == 0 {
 		return doc, fmt.Errorf("extracting text: %w: the file holds no text", ErrNoText)
 	}
 	return doc, nil
+}
+
+// legacyBytes returns the legacy encoding of a text file that is not
+// UTF-8 and reads as TCVN3 or VNI, else "".
+func legacyBytes(data []byte) string {
+	if utf8.Valid(data) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return ""
+	}
+	return vnlegacy.DetectBytes(data[:min(len(data), 1<<20)])
 }
 
 // decodeText returns data as UTF-8 and the name of the encoding it was
