@@ -41,7 +41,7 @@ func commands() []*command {
 			"Pulls from the durable consumer \"summarize\" on REPORTS (scale replicas on its lag) and\npublishes digests on DIGESTS. Needs --nats."),
 		roleCommand("publish", "Run the publish role: Atom, RSS and JSON feeds and web pages of the digests.",
 			"Rebuilds its index from the DIGESTS stream at start and follows it, so any number of replicas\nserve identical feeds. Needs --nats."),
-		submitCommand(), digestCommand(),
+		submitCommand(), digestCommand(), evalCommand(),
 		natsCommand(),
 	}
 }

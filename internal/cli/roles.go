@@ -23,7 +23,6 @@ import (
 	"github.com/bantin/bantin/services/ingest"
 	"github.com/bantin/bantin/services/publish"
 	"github.com/bantin/bantin/services/summarize"
-	"github.com/bantin/bantin/services/summarize/extractive"
 )
 
 // options holds every flag of every command; each command registers the
@@ -45,6 +44,8 @@ type options struct {
 	parseTimeout time.Duration
 
 	format string // digest: text or json
+
+	llm llmOptions // summariser choice and LLM backend (llm.go)
 
 	review       bool   // publish: hold digests for editors
 	websubHub    string // publish: external WebSub hub to ping
@@ -82,6 +83,7 @@ func summarizeFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.concurrency, "concurrency", 2, "reports one summarize worker handles at once")
 	fs.DurationVar(&o.ackWait, "ack-wait", bus.DefaultAckWait, "how long a worker may hold a report before JetStream redelivers it")
 	fs.IntVar(&o.maxDeliver, "max-deliver", bus.DefaultMaxDeliver, "deliveries of one report before it is dead-lettered")
+	llmFlags(fs, o)
 }
 
 func publishFlags(fs *flag.FlagSet, o *options) {
@@ -210,8 +212,12 @@ func runRoles(ctx context.Context, o *options, rs roles, embedded bool, after fu
 		runners = append(runners, s.Run)
 	}
 	if rs.summarize {
+		sum, err := o.newSummarizer(ctx, b, reg)
+		if err != nil {
+			return err
+		}
 		s, err := summarize.New(summarize.Config{Concurrency: o.concurrency}, summarize.Deps{
-			Bus: b, Summarizer: extractive.New(extractive.Config{}), Log: log, Registry: reg,
+			Bus: b, Summarizer: sum, Log: log, Registry: reg,
 		})
 		if err != nil {
 			return err

@@ -15,7 +15,8 @@ import (
 	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/model"
 	"github.com/bantin/bantin/services/ingest"
-	"github.com/bantin/bantin/services/summarize/extractive"
+	"github.com/bantin/bantin/services/summarize"
+	"github.com/bantin/bantin/services/summarize/faithful"
 )
 
 func isURL(s string) bool {
@@ -153,6 +154,7 @@ func digestCommand() *command {
 		flags: func(fs *flag.FlagSet, o *options) {
 			ingestFlags(fs, o)
 			fs.StringVar(&o.format, "format", "text", "output format: text or json")
+			llmFlags(fs, o)
 		},
 		run: func(ctx context.Context, o *options, args []string) error {
 			if len(args) == 0 {
@@ -168,7 +170,10 @@ func digestCommand() *command {
 
 func digest(ctx context.Context, o *options, args []string) error {
 	reader := ingest.NewReader(o.ingestConfig())
-	sum := extractive.New(extractive.Config{})
+	sum, err := o.newSummarizer(ctx, nil, nil)
+	if err != nil {
+		return err
+	}
 	var items []ingest.Item
 	for _, a := range args {
 		if isURL(a) {
@@ -210,7 +215,7 @@ func digest(ctx context.Context, o *options, args []string) error {
 	return nil
 }
 
-func digestItem(ctx context.Context, reader *ingest.Reader, sum *extractive.Summarizer, it ingest.Item) (*model.Digest, error) {
+func digestItem(ctx context.Context, reader *ingest.Reader, sum summarize.Summarizer, it ingest.Item) (*model.Digest, error) {
 	if it.Err != nil {
 		return nil, it.Err
 	}
@@ -231,7 +236,14 @@ func digestItem(ctx context.Context, reader *ingest.Reader, sum *extractive.Summ
 		Extractor:     doc.Extractor,
 		CreatedAt:     time.Now().UTC(),
 	}
-	return sum.Summarize(ctx, r)
+	d, err := sum.Summarize(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if res := faithful.Check(r, d); !res.OK() && !strings.Contains(d.ReviewReason, res.Reason()) {
+		d.NeedsReview, d.ReviewReason = true, strings.TrimSpace(d.ReviewReason+" "+res.Reason())
+	}
+	return d, nil
 }
 
 func printDigest(o *options, d *model.Digest) {
