@@ -31,6 +31,8 @@ func demoCommand() *command {
 			fs.BoolVar(&once, "once", false, "exit as soon as the sample digest is in the feed (for scripts and CI)")
 			// The demo should not collide with a running `bantin all`.
 			_ = fs.Set("nats-listen", "127.0.0.1:0")
+			// The sample site is served on loopback.
+			_ = fs.Set("allow-private-networks", "true")
 		},
 		run: func(ctx context.Context, o *options, args []string) error {
 			if len(args) > 0 {

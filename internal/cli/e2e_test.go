@@ -339,7 +339,7 @@ func TestEndToEndAllInOneProcess(t *testing.T) {
 	_, articleURL := meetingSite(t)
 	data := t.TempDir()
 	natsAddr := freeAddr(t)
-	args := []string{"all", "--data", data, "--nats-listen", natsAddr}
+	args := []string{"all", "--data", data, "--nats-listen", natsAddr, "--allow-private-networks"}
 	in := start(t, args...)
 
 	code, body := postJSON(t, in.http+"/api/articles", map[string]string{"url": articleURL})
@@ -517,7 +517,11 @@ func TestEndToEndSeparateProcesses(t *testing.T) {
 	for _, role := range []string{"ingest", "summarize", "publish"} {
 		addr := freeAddr(t)
 		p := &proc{http: "http://" + addr, out: &syncBuffer{}}
-		p.cmd = exec.Command(bin, role, "--nats", natsURL, "--http", addr, "--log-format", "json")
+		args := []string{role, "--nats", natsURL, "--http", addr, "--log-format", "json"}
+		if role == "ingest" {
+			args = append(args, "--allow-private-networks") // the meeting site is on loopback
+		}
+		p.cmd = exec.Command(bin, args...)
 		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)

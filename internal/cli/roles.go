@@ -42,6 +42,7 @@ type options struct {
 	maxFileSize  int64
 	fetchTimeout time.Duration
 	parseTimeout time.Duration
+	allowPrivate bool // ingest: turn off the SSRF guard
 
 	format string // digest: text or json
 
@@ -77,6 +78,7 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.Int64Var(&o.maxFileSize, "max-file-size", ingest.DefaultMaxFileSize, "largest attachment or upload accepted, in bytes")
 	fs.DurationVar(&o.fetchTimeout, "fetch-timeout", ingest.DefaultFetchTimeout, "timeout of one download")
 	fs.DurationVar(&o.parseTimeout, "parse-timeout", ingest.DefaultParseTimeout, "timeout of extracting the text of one document")
+	fs.BoolVar(&o.allowPrivate, "allow-private-networks", false, "fetch from loopback, private, link-local and metadata addresses too (tests, intranets); off, such URLs and redirects to them are refused")
 }
 
 func summarizeFlags(fs *flag.FlagSet, o *options) {
@@ -135,7 +137,7 @@ func dataFlag(fs *flag.FlagSet, o *options, def string) {
 }
 
 func (o *options) ingestConfig() ingest.Config {
-	return ingest.Config{MaxFileSize: o.maxFileSize, FetchTimeout: o.fetchTimeout, ParseTimeout: o.parseTimeout}
+	return ingest.Config{MaxFileSize: o.maxFileSize, FetchTimeout: o.fetchTimeout, ParseTimeout: o.parseTimeout, AllowPrivateNetworks: o.allowPrivate}
 }
 
 func (o *options) topology() bus.Topology {

@@ -30,6 +30,11 @@ func (s *Service) postArticle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.IngestURL(r.Context(), req.URL)
+	if errors.Is(err, ErrForbiddenAddress) {
+		// Nothing was sent to the address: the guard refuses before connecting.
+		httpx.WriteError(w, s.log, http.StatusForbidden, err)
+		return
+	}
 	if err != nil {
 		httpx.WriteError(w, s.log, http.StatusBadGateway, err)
 		return

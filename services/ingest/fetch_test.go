@@ -36,7 +36,7 @@ func TestFetchCapsSizeAndTime(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	f := newFetcher(300*time.Millisecond, 3000, DefaultUserAgent)
+	f := newFetcher(Config{FetchTimeout: 300 * time.Millisecond, MaxFileSize: 3000, AllowPrivateNetworks: true, HostRate: 1000})
 	ctx := context.Background()
 
 	tests := []struct {
@@ -78,7 +78,7 @@ func TestFetchCapsSizeAndTime(t *testing.T) {
 }
 
 func TestFetchRejectsNonHTTP(t *testing.T) {
-	f := newFetcher(time.Second, 1000, DefaultUserAgent)
+	f := newFetcher(Config{FetchTimeout: time.Second, MaxFileSize: 1000})
 	for _, u := range []string{"file:///etc/passwd", "ftp://example.com/a.pdf", "/relative.pdf", "javascript:alert(1)"} {
 		if _, err := f.get(context.Background(), u); err == nil {
 			t.Errorf("%s: fetched, want an error", u)

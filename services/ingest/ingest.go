@@ -30,6 +30,16 @@ type Config struct {
 	ParseTimeout time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
+	// AllowPrivateNetworks turns off the SSRF guard, which by default
+	// refuses loopback, private, link-local and metadata addresses after
+	// DNS resolution, on every redirect too (ssrf.go).
+	AllowPrivateNetworks bool
+	// Resolver resolves host names for the guard; nil is the system's.
+	Resolver Resolver
+	// HostRate and HostConcurrency bound requests per second and requests
+	// at once to one host (DefaultHostRate, DefaultHostConcurrency).
+	HostRate        float64
+	HostConcurrency int
 }
 
 // Defaults for Config.
@@ -264,6 +274,8 @@ func reasonOf(err error) string {
 		return "timeout"
 	case errors.Is(err, ErrTooLarge):
 		return "too_large"
+	case errors.Is(err, ErrForbiddenAddress):
+		return "forbidden_address"
 	}
 	return "extract_failed"
 }

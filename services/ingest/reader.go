@@ -40,7 +40,7 @@ type Reader struct {
 // NewReader returns a Reader with cfg's size cap and timeouts.
 func NewReader(cfg Config) *Reader {
 	cfg = cfg.withDefaults()
-	return &Reader{cfg: cfg, fetch: newFetcher(cfg.FetchTimeout, cfg.MaxFileSize, cfg.UserAgent)}
+	return &Reader{cfg: cfg, fetch: newFetcher(cfg)}
 }
 
 // FromURL fetches rawURL. An HTML page is read as an article: each of its
