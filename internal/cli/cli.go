@@ -37,6 +37,7 @@ func commands() []*command {
 		demoCommand(), allCommand(),
 		roleCommand("ingest", "Run the ingest role: the article and upload API, fetching and extraction.",
 			"Serves POST /api/articles and POST /api/reports, fetches attachments, extracts their text and\nputs reports on the REPORTS stream. Needs --nats."),
+		ocrCommand(),
 		roleCommand("summarize", "Run summarize workers: reports from the REPORTS work queue become digests.",
 			"Pulls from the durable consumer \"summarize\" on REPORTS (scale replicas on its lag) and\npublishes digests on DIGESTS. Needs --nats."),
 		roleCommand("publish", "Run the publish role: Atom, RSS and JSON feeds and web pages of the digests.",

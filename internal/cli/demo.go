@@ -27,6 +27,7 @@ func demoCommand() *command {
 			httpFlags(fs, o)
 			dataFlag(fs, o, "")
 			ingestFlags(fs, o)
+			ocrFlags(fs, o)
 			summarizeFlags(fs, o)
 			fs.BoolVar(&once, "once", false, "exit as soon as the sample digest is in the feed (for scripts and CI)")
 			// The demo should not collide with a running `bantin all`.
@@ -53,7 +54,7 @@ func demoCommand() *command {
 			} else {
 				ln.Close()
 			}
-			return runRoles(ctx, o, roles{ingest: true, summarize: true, publish: true}, true, func(ctx context.Context, st *stack) error {
+			return runRoles(ctx, o, roles{ingest: true, ocr: true, summarize: true, publish: true}, true, func(ctx context.Context, st *stack) error {
 				err := runDemo(ctx, o, st, once)
 				if err == nil && once {
 					return errStop

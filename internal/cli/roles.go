@@ -47,6 +47,7 @@ type options struct {
 	format string // digest: text or json
 
 	llm llmOptions // summariser choice and LLM backend (llm.go)
+	ocr ocrOptions // OCR role (ocr.go)
 
 	review       bool   // publish: hold digests for editors
 	websubHub    string // publish: external WebSub hub to ping
@@ -145,7 +146,7 @@ func (o *options) topology() bus.Topology {
 }
 
 // roles says which services a process runs.
-type roles struct{ ingest, summarize, publish bool }
+type roles struct{ ingest, ocr, summarize, publish bool }
 
 // stack is a running set of roles in one process.
 type stack struct {
@@ -212,6 +213,13 @@ func runRoles(ctx context.Context, o *options, rs roles, embedded bool, after fu
 		s.Register(srv.Mux)
 		st.ingest = s
 		runners = append(runners, s.Run)
+	}
+	if rs.ocr {
+		run, err := o.startOCR(b, reg, srv)
+		if err != nil {
+			return err
+		}
+		runners = append(runners, run)
 	}
 	if rs.summarize {
 		sum, err := o.newSummarizer(ctx, b, reg)
@@ -301,12 +309,13 @@ func allCommand() *command {
 		name:  "all",
 		short: "Run every role in one process: one machine in production.",
 		long: "Starts an embedded nats-server with JetStream on file storage under --data (or uses --nats URL),\n" +
-			"then ingest, summarize and publish. Digests survive restarts with the same --data.",
+			"then ingest, ocr, summarize and publish. Digests survive restarts with the same --data.",
 		flags: func(fs *flag.FlagSet, o *options) {
 			natsFlags(fs, o, true)
 			httpFlags(fs, o)
 			dataFlag(fs, o, "data")
 			ingestFlags(fs, o)
+			ocrFlags(fs, o)
 			summarizeFlags(fs, o)
 			publishFlags(fs, o)
 		},
@@ -314,7 +323,7 @@ func allCommand() *command {
 			if len(args) > 0 {
 				return errUsage
 			}
-			return runRoles(ctx, o, roles{ingest: true, summarize: true, publish: true}, true, func(ctx context.Context, st *stack) error {
+			return runRoles(ctx, o, roles{ingest: true, ocr: true, summarize: true, publish: true}, true, func(ctx context.Context, st *stack) error {
 				fmt.Fprintf(o.stdout, "bantin is running: feeds at %s/feeds/all.atom, API at %s/api/, NATS at %s\n", st.baseURL, st.baseURL, st.natsURL)
 				return nil
 			})

@@ -130,6 +130,9 @@ const (
 	OutcomeQueued    = "queued"
 	OutcomeDuplicate = "duplicate"
 	OutcomeDead      = "dead"
+	// OutcomeOCR means the report went to the OCR work queue
+	// (bantin.ocr.<site>): some or all of its pages are scans.
+	OutcomeOCR = "ocr"
 )
 
 // Result says what became of one file.
@@ -208,9 +211,12 @@ func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 	if doc == nil {
 		var err error
 		doc, err = s.reader.Extract(ctx, raw, src)
-		if err != nil {
+		if err != nil && (doc == nil || len(ocrPages(doc)) == 0) {
 			log.Warn("text extraction failed", "err", err)
 			return s.dead(ctx, model.DeadLetter{Stage: "ingest", Reason: reasonOf(err), Error: err.Error(), ReportID: id, Name: name, Source: src}, res)
+		}
+		if err != nil {
+			log.Info("no usable text layer; sending to OCR", "err", err)
 		}
 	}
 	if src.AttachmentName == "" && src.ArticleTitle == "" && doc.Title != "" {
@@ -228,12 +234,20 @@ func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 		Extractor:     doc.Extractor,
 		Paragraphs:    doc.Paragraphs,
 		CreatedAt:     time.Now().UTC(),
+		OCRPending:    ocrPages(doc),
+	}
+	for _, pi := range doc.PageInfo {
+		r.PageSources = append(r.PageSources, model.PageSource{Page: pi.Page, Extractor: pi.Extractor})
 	}
 	res.Pages = doc.Pages
 	if err := s.bus.OffloadText(ctx, r); err != nil {
 		return s.dead(ctx, model.DeadLetter{Stage: "ingest", Reason: "store_failed", Error: err.Error(), ReportID: id, Name: name, Source: src}, res)
 	}
-	dup, err := s.bus.PublishReport(ctx, r)
+	publish, queued := s.bus.PublishReport, OutcomeQueued
+	if len(r.OCRPending) > 0 {
+		publish, queued = s.bus.PublishOCR, OutcomeOCR
+	}
+	dup, err := publish(ctx, r)
 	if err != nil {
 		// Not a property of the document: report it to the caller instead
 		// of dead-lettering, so a retry can succeed.
@@ -242,11 +256,11 @@ func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 		s.reports.WithLabelValues(src.Site, res.Outcome).Inc()
 		return res
 	}
-	res.Outcome = OutcomeQueued
+	res.Outcome = queued
 	if dup {
 		res.Outcome = OutcomeDuplicate
 	}
-	log.Info("report queued", "outcome", res.Outcome, "format", r.Format, "pages", r.Pages, "paragraphs", len(doc.Paragraphs))
+	log.Info("report queued", "outcome", res.Outcome, "format", r.Format, "pages", r.Pages, "paragraphs", len(doc.Paragraphs), "ocr_pages", len(r.OCRPending))
 	s.reports.WithLabelValues(src.Site, res.Outcome).Inc()
 	return res
 }
@@ -259,6 +273,26 @@ func (s *Service) dead(ctx context.Context, dl model.DeadLetter, res Result) Res
 	res.Outcome, res.Reason, res.Error = OutcomeDead, dl.Reason, dl.Error
 	s.reports.WithLabelValues(siteOf(dl.Source.Site, ""), res.Outcome).Inc()
 	return res
+}
+
+// ocrPages lists the pages of a PDF that need OCR: those whose text layer
+// is missing, a signature stamp or garbage.
+func ocrPages(doc *extract.Document) []int {
+	if doc.Format != extract.FormatPDF {
+		return nil
+	}
+	var pages []int
+	for _, pi := range doc.PageInfo {
+		if pi.NeedsOCR {
+			pages = append(pages, pi.Page)
+		}
+	}
+	if len(pages) == 0 && len(doc.Paragraphs) == 0 {
+		for n := 1; n <= doc.Pages; n++ {
+			pages = append(pages, n)
+		}
+	}
+	return pages
 }
 
 // reasonOf classifies an extraction error for the dead-letter stream.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -92,7 +93,9 @@ func (r *Reader) FromURL(ctx context.Context, rawURL string) (*Found, error) {
 }
 
 // Extract turns raw bytes into text within the parse timeout. HTML is read
-// as an article page (its main text, not menus).
+// as an article page (its main text, not menus). When a PDF has no usable
+// text (an error wrapping extract.ErrNoText), the partial Document (pages,
+// PageInfo) is returned with the error, for the OCR stage.
 func (r *Reader) Extract(ctx context.Context, raw []byte, src model.Source) (*extract.Document, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ParseTimeout)
 	defer cancel()
@@ -108,9 +111,15 @@ func (r *Reader) Extract(ctx context.Context, raw []byte, src model.Source) (*ex
 	}
 	doc, err := extract.Extract(ctx, raw)
 	if err != nil {
+		if errors.Is(err, extract.ErrNoText) && doc != nil && doc.Format == extract.FormatPDF {
+			return doc, err
+		}
 		return nil, err
 	}
 	if len(doc.Paragraphs) == 0 {
+		if doc.Format == extract.FormatPDF {
+			return doc, fmt.Errorf("document has no text: %w", extract.ErrNoText)
+		}
 		return nil, fmt.Errorf("document has no text: %w", extract.ErrNoText)
 	}
 	return doc, nil

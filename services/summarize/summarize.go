@@ -43,6 +43,10 @@ type PermanentError struct {
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
+// MinOCRConfidence is the mean OCR word confidence (0–100) below which a
+// digest built on OCR text is flagged for review.
+const MinOCRConfidence = 60
+
 // Config holds a summarize worker's settings.
 type Config struct {
 	// Concurrency is how many reports one worker summarises at once.
@@ -231,6 +235,14 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 			s.retry(ctx, msg, dl, attempts, err, log)
 		}
 		return
+	}
+	// A digest built on OCR text says so, whatever the backend.
+	if r.OCR != nil && len(r.OCR.Pages) > 0 {
+		d.OCR = r.OCR
+		if r.OCR.Confidence < MinOCRConfidence && !d.NeedsReview {
+			d.NeedsReview = true
+			d.ReviewReason = strings.TrimSpace(d.ReviewReason + fmt.Sprintf(" Văn bản quét, nhận dạng OCR với độ tin cậy thấp (%.0f%%).", r.OCR.Confidence))
+		}
 	}
 	// Whatever the backend, a digest must not state what the report does not.
 	if res := faithful.Check(&r, d); !res.OK() && !strings.Contains(d.ReviewReason, res.Reason()) {
