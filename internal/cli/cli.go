@@ -27,6 +27,9 @@ type command struct {
 	// flags registers the command's flags on fs, storing into o.
 	flags func(fs *flag.FlagSet, o *options)
 	run   func(ctx context.Context, o *options, args []string) error
+
+	// hidden commands are internal (extract-child) and not listed in help.
+	hidden bool
 }
 
 // errUsage makes Run print the command's help and exit 2.
@@ -44,6 +47,7 @@ func commands() []*command {
 			"Rebuilds its index from the DIGESTS stream at start and follows it, so any number of replicas\nserve identical feeds. Needs --nats."),
 		submitCommand(), digestCommand(), evalCommand(),
 		natsCommand(),
+		extractChildCommand(),
 	}
 }
 
@@ -138,6 +142,9 @@ Commands:
 `)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, c := range cmds {
+		if c.hidden {
+			continue
+		}
 		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.short)
 	}
 	tw.Flush()

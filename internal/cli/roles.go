@@ -47,6 +47,8 @@ type options struct {
 	format string // digest: text or json
 
 	llm llmOptions // summariser choice and LLM backend (llm.go)
+
+	isolation isolationOptions // parsing in a child process (extractchild.go)
 	ocr ocrOptions // OCR role (ocr.go)
 
 	review       bool   // publish: hold digests for editors
@@ -79,6 +81,7 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.Int64Var(&o.maxFileSize, "max-file-size", ingest.DefaultMaxFileSize, "largest attachment or upload accepted, in bytes")
 	fs.DurationVar(&o.fetchTimeout, "fetch-timeout", ingest.DefaultFetchTimeout, "timeout of one download")
 	fs.DurationVar(&o.parseTimeout, "parse-timeout", ingest.DefaultParseTimeout, "timeout of extracting the text of one document")
+	isolationFlags(fs, o)
 	fs.BoolVar(&o.allowPrivate, "allow-private-networks", false, "fetch from loopback, private, link-local and metadata addresses too (tests, intranets); off, such URLs and redirects to them are refused")
 }
 
@@ -138,7 +141,9 @@ func dataFlag(fs *flag.FlagSet, o *options, def string) {
 }
 
 func (o *options) ingestConfig() ingest.Config {
-	return ingest.Config{MaxFileSize: o.maxFileSize, FetchTimeout: o.fetchTimeout, ParseTimeout: o.parseTimeout, AllowPrivateNetworks: o.allowPrivate}
+	cfg := ingest.Config{MaxFileSize: o.maxFileSize, FetchTimeout: o.fetchTimeout, ParseTimeout: o.parseTimeout, AllowPrivateNetworks: o.allowPrivate}
+	cfg.Isolation = o.isolation.config()
+	return cfg
 }
 
 func (o *options) topology() bus.Topology {

@@ -28,6 +28,9 @@ type Config struct {
 	FetchTimeout time.Duration
 	// ParseTimeout bounds text extraction of one document.
 	ParseTimeout time.Duration
+	// Isolation, when its Exe is set, extracts each document in a child
+	// process killed at the parse timeout (see extract.Isolated).
+	Isolation extract.Isolated
 	// UserAgent is sent with every request.
 	UserAgent string
 	// AllowPrivateNetworks turns off the SSRF guard, which by default
@@ -239,6 +242,7 @@ func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 	for _, pi := range doc.PageInfo {
 		r.PageSources = append(r.PageSources, model.PageSource{Page: pi.Page, Extractor: pi.Extractor})
 	}
+	r.EncodingRepaired = doc.EncodingRepaired
 	res.Pages = doc.Pages
 	if err := s.bus.OffloadText(ctx, r); err != nil {
 		return s.dead(ctx, model.DeadLetter{Stage: "ingest", Reason: "store_failed", Error: err.Error(), ReportID: id, Name: name, Source: src}, res)
@@ -304,6 +308,8 @@ func reasonOf(err error) string {
 		return "corrupt"
 	case errors.Is(err, extract.ErrUnsupported):
 		return "unsupported_format"
+	case errors.Is(err, extract.ErrCrashed):
+		return "crashed"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, ErrTooLarge):

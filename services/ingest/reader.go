@@ -109,7 +109,7 @@ func (r *Reader) Extract(ctx context.Context, raw []byte, src model.Source) (*ex
 		}
 		return docText(a.Paragraphs, a.Title), nil
 	}
-	doc, err := extract.Extract(ctx, raw)
+	doc, err := r.extractRaw(ctx, raw)
 	if err != nil {
 		if errors.Is(err, extract.ErrNoText) && doc != nil && doc.Format == extract.FormatPDF {
 			return doc, err
