@@ -134,7 +134,7 @@ func submit(ctx context.Context, o *options, svc *ingest.Service, targets []stri
 		}
 	}
 	fmt.Fprintf(o.stdout, "submitted %d target(s) in %s: %d queued, %d duplicate, %d failed\n",
-		total, time.Since(start).Round(time.Millisecond), counts[ingest.OutcomeQueued], counts[ingest.OutcomeDuplicate], counts[ingest.OutcomeDead])
+		total, time.Since(start).Round(time.Millisecond), counts[ingest.OutcomeQueued]+counts[ingest.OutcomeOCR], counts[ingest.OutcomeDuplicate], counts[ingest.OutcomeDead])
 	for _, f := range failures {
 		fmt.Fprintf(o.stdout, "  failed: %s\n", f)
 	}
