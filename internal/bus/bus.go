@@ -68,26 +68,7 @@ type Bus struct {
 // Connect dials url and returns a Bus after making sure the topology exists.
 // name identifies the client in the server's monitoring ("bantin-ingest").
 func Connect(ctx context.Context, url, name string, topo Topology, log *slog.Logger) (*Bus, error) {
-	nc, err := nats.Connect(url,
-		nats.Name(name),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				log.Warn("nats disconnected", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w (is the server running? start one or drop --nats to use the embedded server)", url, err)
-	}
-	b, err := Open(ctx, nc, topo)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	return b, nil
+	return ConnectWith(ctx, url, ConnectOptions{Name: name}, topo, log)
 }
 
 // Open sets up the topology on an existing connection.
@@ -165,11 +146,11 @@ func (b *Bus) setup(ctx context.Context) error {
 		},
 	}
 	for _, cfg := range streams {
-		if _, err := b.JS.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := b.ensureStream(ctx, cfg); err != nil {
 			return fmt.Errorf("creating stream %s: %w", cfg.Name, err)
 		}
 	}
-	obj, err := b.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	obj, err := b.ensureObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      model.BucketAttachment,
 		Description: "raw attachment bytes by sha256, and report text too large for a message",
 		Storage:     jetstream.FileStorage,
@@ -179,7 +160,7 @@ func (b *Bus) setup(ctx context.Context) error {
 		return fmt.Errorf("creating object store %s: %w", model.BucketAttachment, err)
 	}
 	b.Attachments = obj
-	kv, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := b.ensureKV(ctx, jetstream.KeyValueConfig{
 		Bucket:      model.BucketDigested,
 		Description: "report id -> digest id, for idempotent summarising beyond the duplicate window",
 		Storage:     jetstream.FileStorage,
@@ -297,20 +278,9 @@ func (b *Bus) PublishDigest(ctx context.Context, d *model.Digest) error {
 	return nil
 }
 
-// PublishDead files a dead letter.
+// PublishDead files a dead letter (FileDead without an original).
 func (b *Bus) PublishDead(ctx context.Context, dl model.DeadLetter) error {
-	dl.SchemaVersion = model.SchemaVersion
-	if dl.Time.IsZero() {
-		dl.Time = time.Now().UTC()
-	}
-	data, err := json.Marshal(dl)
-	if err != nil {
-		return fmt.Errorf("encoding dead letter: %w", err)
-	}
-	if _, err := b.JS.Publish(ctx, model.DeadSubject(dl.Stage), data); err != nil {
-		return fmt.Errorf("publishing dead letter for %s: %w", dl.Name, err)
-	}
-	return nil
+	return b.FileDead(ctx, dl, nil)
 }
 
 // DigestedID returns the digest id recorded for a report, if any.

@@ -199,6 +199,12 @@ type DeadLetter struct {
 	Subject  string    `json:"subject,omitempty"`
 	Sequence uint64    `json:"sequence,omitempty"`
 	Time     time.Time `json:"time"`
+	// Original is the key in the ATTACHMENTS object store of the message
+	// as the stage received it ("dead/REPORTS-42.json"), kept because a
+	// work-queue stream drops a terminated message; `bantin dead retry`
+	// republishes it. Empty when the raw attachment (under ReportID) or
+	// the source URL is enough to start again.
+	Original string `json:"original,omitempty"`
 }
 
 // ReportID returns the id of raw attachment bytes: their hex sha256.

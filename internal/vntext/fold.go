@@ -2,6 +2,7 @@ package vntext
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -13,6 +14,84 @@ import (
 // "Đảng" → "dang". Anything besides letters is kept. The input may be in any
 // normalisation form; the result is NFC.
 func Fold(s string) string {
+	if out, ok := foldLatin(s); ok {
+		return out
+	}
+	return foldSlow(s)
+}
+
+// foldLatin is Fold for the common case of text in Latin script (ASCII,
+// Latin-1, Latin Extended, combining diacritics, Latin Extended
+// Additional, which holds Vietnamese, and General Punctuation): each rune is replaced by its own
+// fold from a table, without building the NFD and NFC forms of the whole
+// string. In these blocks no composition can apply once the marks are
+// gone, so the result equals foldSlow's. ok is false when s holds other
+// runes.
+func foldLatin(s string) (string, bool) {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return strings.ToLower(s), true
+	}
+	tab := latinFolds()
+	b := make([]byte, 0, len(s))
+	b = append(b, strings.ToLower(s[:i])...)
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError:
+			return "", false
+		case r < 0x370:
+			b = append(b, tab.low[r-utf8.RuneSelf]...)
+		case 0x1E00 <= r && r <= 0x1EFF:
+			b = append(b, tab.ext[r-0x1E00]...)
+		case 0x2000 <= r && r <= 0x206F:
+			b = append(b, tab.punct[r-0x2000]...)
+		default:
+			return "", false
+		}
+		i += size
+	}
+	return string(b), true
+}
+
+// foldTable holds the fold of every non-ASCII rune below U+0370 (low), of
+// Latin Extended Additional (ext) and of General Punctuation (punct:
+// dashes, curly quotes).
+type foldTable struct {
+	low   [0x370 - utf8.RuneSelf]string
+	ext   [0x100]string
+	punct [0x70]string
+}
+
+// latinFolds builds the table once; it is read-only afterwards.
+var latinFolds = sync.OnceValue(func() *foldTable {
+	t := new(foldTable)
+	for r := rune(utf8.RuneSelf); r < 0x370; r++ {
+		t.low[r-utf8.RuneSelf] = foldSlow(string(r))
+	}
+	for r := rune(0x1E00); r <= 0x1EFF; r++ {
+		t.ext[r-0x1E00] = foldSlow(string(r))
+	}
+	for r := rune(0x2000); r <= 0x206F; r++ {
+		t.punct[r-0x2000] = foldSlow(string(r))
+	}
+	return t
+})
+
+// foldSlow is Fold for any script: NFD, marks dropped, lower case, NFC.
+func foldSlow(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(s) {

@@ -3,6 +3,8 @@ package vntext
 import (
 	"slices"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestFold(t *testing.T) {
@@ -50,4 +52,66 @@ func TestSyllables(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFoldLatinMatchesSlow checks the fast path against the NFD/NFC
+// definition rune by rune over the Latin blocks it claims, and on mixed
+// strings, in both normalisation forms.
+func TestFoldLatinMatchesSlow(t *testing.T) {
+	var runes []rune
+	for r := rune(0); r < 0x370; r++ {
+		runes = append(runes, r)
+	}
+	for r := rune(0x1E00); r <= 0x1EFF; r++ {
+		runes = append(runes, r)
+	}
+	for r := rune(0x2000); r <= 0x206F; r++ {
+		runes = append(runes, r)
+	}
+	for _, r := range runes {
+		for _, s := range []string{string(r), "A" + string(r) + "b", string(r) + "\u0301", norm.NFD.String(string(r))} {
+			got, ok := foldLatin(s)
+			if !ok {
+				t.Fatalf("foldLatin(%q) declined a Latin string", s)
+			}
+			if want := foldSlow(s); got != want {
+				t.Errorf("foldLatin(%q) = %q, foldSlow = %q", s, got, want)
+			}
+		}
+	}
+	tests := []struct {
+		name, in string
+		fast     bool
+	}{
+		{name: "vietnamese", in: "Nghị quyết HĐND tỉnh Bắc Giang về Kế hoạch đầu tư công năm 2025", fast: true},
+		{name: "nfd vietnamese", in: norm.NFD.String("Đảng bộ Quận Hải Châu"), fast: true},
+		{name: "hangul", in: "Hà Nội 서울", fast: false},
+		{name: "greek", in: "Ωμέγα và ệ", fast: false},
+		{name: "invalid utf8", in: "a\xffb", fast: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := foldLatin(tt.in)
+			if ok != tt.fast {
+				t.Fatalf("foldLatin(%q) ok = %v, want %v", tt.in, ok, tt.fast)
+			}
+			if want := foldSlow(tt.in); Fold(tt.in) != want || (ok && got != want) {
+				t.Errorf("Fold(%q) = %q, want %q", tt.in, Fold(tt.in), want)
+			}
+		})
+	}
+}
+
+func BenchmarkFold(b *testing.B) {
+	s := "Hội đồng nhân dân tỉnh Bắc Giang thông qua Nghị quyết về Kế hoạch đầu tư công trung hạn giai đoạn 2021–2025, tổng vốn 18.245,6 tỷ đồng."
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			Fold(s)
+		}
+	})
+	b.Run("nfd-nfc", func(b *testing.B) {
+		for b.Loop() {
+			foldSlow(s)
+		}
+	})
 }
