@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,35 @@ func TestParseTSV(t *testing.T) {
 			if pt.Words != tt.wantWords || pt.Confidence != tt.wantConf {
 				t.Errorf("words, confidence = %d, %v; want %d, %v", pt.Words, pt.Confidence, tt.wantWords, tt.wantConf)
 			}
+		})
+	}
+}
+
+// BenchmarkPage measures rendering and recognising one scanned page at
+// the DPIs worth considering, one tesseract thread each.
+func BenchmarkPage(b *testing.B) {
+	e := &Engine{Pdftoppm: "pdftoppm", Tesseract: "tesseract", Lang: "vie", Threads: 1}
+	if _, err := e.Check(context.Background()); err != nil {
+		b.Skipf("OCR tools missing: %v", err)
+	}
+	dir := os.Getenv("BANTIN_CORPUS")
+	if dir == "" {
+		b.Skip("BANTIN_CORPUS is not set")
+	}
+	path := filepath.Join(dir, "pdf", scannedDecree)
+	for _, dpi := range []int{200, 300} {
+		b.Run(strconv.Itoa(dpi)+"dpi", func(b *testing.B) {
+			e.DPI = dpi
+			var conf float64
+			for b.Loop() {
+				pt, err := e.Page(context.Background(), path, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				conf = pt.Confidence
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/page")
+			b.ReportMetric(conf, "conf")
 		})
 	}
 }
