@@ -62,7 +62,9 @@ type Bus struct {
 	JS          jetstream.JetStream
 	Attachments jetstream.ObjectStore
 	Digested    jetstream.KeyValue
-	Topology    Topology
+	// Seen is the SOURCES_SEEN bucket of the source poller.
+	Seen     jetstream.KeyValue
+	Topology Topology
 }
 
 // Connect dials url and returns a Bus after making sure the topology exists.
@@ -170,6 +172,16 @@ func (b *Bus) setup(ctx context.Context) error {
 		return fmt.Errorf("creating key-value bucket %s: %w", model.BucketDigested, err)
 	}
 	b.Digested = kv
+	seen, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      model.BucketSourcesSeen,
+		Description: "what polled sources have seen: URL -> validators and report id",
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("creating key-value bucket %s: %w", model.BucketSourcesSeen, err)
+	}
+	b.Seen = seen
 	// Create the consumer if missing, so reports queue up for it (and KEDA
 	// sees its lag) before any worker runs; only summarize workers update
 	// it, with their own --ack-wait and --max-deliver.

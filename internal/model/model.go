@@ -37,6 +37,10 @@ type Source struct {
 	// Site is the host name of the article or attachment ("baobacgiang.vn"),
 	// or "upload" for files that were posted or submitted from disk.
 	Site string `json:"site"`
+	// Replaces is the id of the earlier report from the same attachment
+	// URL when a polled source published new bytes there (a corrected
+	// report); empty otherwise.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Report is one attachment (or article body) with its extracted text, as put
@@ -225,6 +229,10 @@ const (
 	// submitted again long after the stream's duplicate window still yields
 	// no second digest.
 	BucketDigested = "DIGESTED"
+	// BucketSourcesSeen remembers what polled sources have already seen:
+	// listing pages, feeds, articles and attachments by URL, with their
+	// HTTP validators and the report id of each attachment's bytes.
+	BucketSourcesSeen = "SOURCES_SEEN"
 
 	SubjectReportPrefix = "bantin.report."
 	SubjectDigestPrefix = "bantin.digest."

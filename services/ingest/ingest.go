@@ -43,6 +43,11 @@ type Config struct {
 	// at once to one host (DefaultHostRate, DefaultHostConcurrency).
 	HostRate        float64
 	HostConcurrency int
+	// Sources are the sites polled on their intervals (--sources FILE).
+	Sources []Source
+	// WatchDir, when set, is a folder whose new files are ingested and
+	// moved to WatchDir/done or WatchDir/failed (--watch DIR).
+	WatchDir string
 }
 
 // Defaults for Config.
@@ -82,6 +87,7 @@ type Service struct {
 	bus    *bus.Bus
 	log    *slog.Logger
 	reader *Reader
+	bg     *background // polling and the watched folder (background.go)
 
 	reports *prometheus.CounterVec
 	bytes   *prometheus.CounterVec
@@ -118,14 +124,16 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			}
 		}
 	}
+	if err := s.initBackground(deps.Registry); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-// Run serves until ctx is done. Ingest is request-driven (HTTP API,
-// submit), so there is nothing to do in the background yet.
+// Run polls the configured sources and watches the configured folder
+// until ctx is done; the HTTP API and submit work without it.
 func (s *Service) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	return s.runBackground(ctx)
 }
 
 // Outcome of one report.
