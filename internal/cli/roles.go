@@ -49,7 +49,7 @@ type options struct {
 	llm llmOptions // summariser choice and LLM backend (llm.go)
 
 	isolation isolationOptions // parsing in a child process (extractchild.go)
-	ocr ocrOptions // OCR role (ocr.go)
+	ocr       ocrOptions       // OCR role (ocr.go)
 
 	review       bool   // publish: hold digests for editors
 	websubHub    string // publish: external WebSub hub to ping

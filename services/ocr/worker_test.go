@@ -265,3 +265,83 @@ func TestMerge(t *testing.T) {
 		})
 	}
 }
+
+func TestShutdownHandsUnfinishedJobBack(t *testing.T) {
+	needTools(t)
+	raw, err := os.ReadFile(corpusPDF(t, "vi-9533-cn.signed.pdf")) // 4 scanned pages
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBus(t)
+	ctx := context.Background()
+	ing, err := ingest.New(ingest.Config{}, ingest.Deps{Bus: b, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := ing.IngestBytes(ctx, raw, model.Source{AttachmentName: "9533-CN.pdf"}); res.Outcome != ingest.OutcomeOCR {
+		t.Fatalf("ingest outcome = %q (%s), want %q", res.Outcome, res.Error, ingest.OutcomeOCR)
+	}
+	s, err := New(Config{ShutdownGrace: 200 * time.Millisecond}, Deps{Bus: b, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(wctx) }()
+
+	cons, err := b.JS.Consumer(ctx, model.StreamOCR, model.ConsumerOCR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // wait until the worker holds the job
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumAckPending == 1 {
+			break
+		}
+		if i == 100 {
+			t.Fatal("the worker never took the job")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // inside the first page's OCR
+	start := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("shutdown took %v; the OCR processes were not killed after the grace period", took)
+	}
+	// Nak'ed, not acked nor held until AckWait (2 min): the next worker
+	// gets the job at once.
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	for m := range batch.Messages() {
+		got++
+		if meta, err := m.Metadata(); err != nil || meta.NumDelivered != 2 {
+			t.Errorf("redelivered job: metadata %+v, %v; want its second delivery", meta, err)
+		}
+		_ = m.Nak()
+	}
+	if got != 1 {
+		t.Errorf("the next worker got %d jobs within 5 s, want the nak'ed one", got)
+	}
+	st, err := b.JS.Stream(ctx, model.StreamOCR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si, err := st.Info(ctx); err != nil || si.State.Msgs != 1 {
+		t.Errorf("OCR stream holds %v messages (err %v), want the job still there", si.State.Msgs, err)
+	}
+	if st, err := b.JS.Stream(ctx, model.StreamDeadLetter); err == nil {
+		if si, err := st.Info(ctx); err == nil && si.State.Msgs != 0 {
+			t.Errorf("shutdown filed %d dead letters", si.State.Msgs)
+		}
+	}
+}
