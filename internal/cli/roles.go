@@ -44,6 +44,8 @@ type options struct {
 	parseTimeout time.Duration
 	allowPrivate bool // ingest: turn off the SSRF guard
 
+	ingestRole ingestRoleOptions // ingest role: --sources, --watch (sources.go)
+
 	format string // digest: text or json
 
 	llm llmOptions // summariser choice and LLM backend (llm.go)
@@ -211,7 +213,11 @@ func runRoles(ctx context.Context, o *options, rs roles, embedded bool, after fu
 
 	var runners []func(context.Context) error
 	if rs.ingest {
-		s, err := ingest.New(o.ingestConfig(), ingest.Deps{Bus: b, Log: log, Registry: reg})
+		icfg, err := o.ingestRoleConfig()
+		if err != nil {
+			return err
+		}
+		s, err := ingest.New(icfg, ingest.Deps{Bus: b, Log: log, Registry: reg})
 		if err != nil {
 			return err
 		}
@@ -320,6 +326,7 @@ func allCommand() *command {
 			httpFlags(fs, o)
 			dataFlag(fs, o, "data")
 			ingestFlags(fs, o)
+			ingestRoleFlags(fs, o)
 			ocrFlags(fs, o)
 			summarizeFlags(fs, o)
 			publishFlags(fs, o)
@@ -345,6 +352,7 @@ func roleCommand(name, short, long string) *command {
 			httpFlags(fs, o)
 			if rs.ingest {
 				ingestFlags(fs, o)
+				ingestRoleFlags(fs, o)
 			}
 			if rs.summarize {
 				summarizeFlags(fs, o)
