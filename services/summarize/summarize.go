@@ -75,6 +75,8 @@ type Service struct {
 
 	handled  *prometheus.CounterVec
 	duration prometheus.Histogram
+	// slots bounds the reports being summarised at once (Concurrency).
+	slots chan struct{}
 
 	ready chan struct{}
 }
@@ -146,7 +148,12 @@ func (s *Service) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
-	sem := make(chan struct{}, s.cfg.Concurrency)
+	// Concurrency reports are summarised at once; as many again may be
+	// decoding, looked up or published meanwhile, so that the round trips
+	// to NATS of one report overlap the summarising of the next instead
+	// of leaving a core (or an LLM slot) idle.
+	s.slots = make(chan struct{}, s.cfg.Concurrency)
+	sem := make(chan struct{}, 2*s.cfg.Concurrency)
 	var wg sync.WaitGroup
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		sem <- struct{}{}
@@ -155,7 +162,7 @@ func (s *Service) Run(ctx context.Context) error {
 			defer func() { <-sem; wg.Done() }()
 			s.handle(work, msg)
 		}()
-	}, jetstream.PullMaxMessages(s.cfg.Concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	}, jetstream.PullMaxMessages(2*s.cfg.Concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			s.log.Warn("consuming reports", "err", err)
 		}
@@ -216,10 +223,11 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
-	// Keep the message ours while a slow backend works.
+	// Keep the message ours while a slow backend works, and while it
+	// waits for a summarising slot.
 	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	stop := s.keepAlive(tctx, msg)
-	d, err := s.sum.Summarize(tctx, &r)
+	d, err := s.summarize(tctx, &r)
 	stop()
 	cancel()
 	if err != nil {
@@ -262,6 +270,17 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 	s.duration.Observe(time.Since(start).Seconds())
 	s.handled.WithLabelValues("digested").Inc()
 	log.Info("digest published", "digest_id", d.ID, "bullets", len(d.Bullets), "figures", len(d.Figures), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// summarize runs the backend on r once one of the Concurrency slots is free.
+func (s *Service) summarize(ctx context.Context, r *model.Report) (*model.Digest, error) {
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+		return s.sum.Summarize(ctx, r)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a summarising slot: %w", ctx.Err())
+	}
 }
 
 // keepAlive tells JetStream the message is still being worked on, every
