@@ -96,8 +96,8 @@ func TestHelpAndEnv(t *testing.T) {
 		t.Fatalf("help exit %d", code)
 	}
 	for _, c := range commands() {
-		if !strings.Contains(out.String(), "  "+c.name+" ") {
-			t.Errorf("help does not list %s", c.name)
+		if listed := strings.Contains(out.String(), "  "+c.name+" "); listed == c.hidden {
+			t.Errorf("help lists %s: %v; it is hidden: %v", c.name, listed, c.hidden)
 		}
 	}
 	var hout syncBuffer
