@@ -324,6 +324,8 @@ func reasonOf(err error) string {
 		return "too_large"
 	case errors.Is(err, ErrForbiddenAddress):
 		return "forbidden_address"
+	case errors.As(err, new(*statusError)):
+		return "fetch_failed"
 	}
 	return "extract_failed"
 }
