@@ -172,7 +172,7 @@ func (b *Bus) setup(ctx context.Context) error {
 		return fmt.Errorf("creating key-value bucket %s: %w", model.BucketDigested, err)
 	}
 	b.Digested = kv
-	seen, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	seen, err := b.ensureKV(ctx, jetstream.KeyValueConfig{
 		Bucket:      model.BucketSourcesSeen,
 		Description: "what polled sources have seen: URL -> validators and report id",
 		Storage:     jetstream.FileStorage,

@@ -46,7 +46,7 @@ func commands() []*command {
 		roleCommand("publish", "Run the publish role: Atom, RSS and JSON feeds and web pages of the digests.",
 			"Rebuilds its index from the DIGESTS stream at start and follows it, so any number of replicas\nserve identical feeds. Needs --nats."),
 		submitCommand(), digestCommand(), evalCommand(),
-		natsCommand(),
+		natsCommand(), deadCommand(),
 		extractChildCommand(),
 	}
 }

@@ -19,8 +19,8 @@ func natsCommand() *command {
 		name:  "nats",
 		usage: "init",
 		short: "Create or update bantin's streams, consumers and buckets on a NATS server (idempotent).",
-		long: "init creates the streams REPORTS, DIGESTS and DEADLETTER, the durable consumer \"summarize\"\n" +
-			"on REPORTS, the key-value bucket DIGESTED and the object store ATTACHMENTS, or updates them to\n" +
+		long: "init creates the streams REPORTS, OCR, DIGESTS and DEADLETTER, the durable consumers\n" +
+			"\"summarize\" on REPORTS and \"ocr\" on OCR, the key-value bucket DIGESTED and the object store ATTACHMENTS, or updates them to\n" +
 			"the given --replicas, --ack-wait and --max-deliver. Running it again changes nothing.\n" +
 			"It retries for --wait while the server or cluster is not ready (a Job started beside NATS).\n" +
 			"Example: bantin nats init --nats nats://nats:4222 --replicas 3",
@@ -43,11 +43,13 @@ func natsInit(ctx context.Context, o *options, wait time.Duration) error {
 	defer cancel()
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		b, err := bus.Connect(ctx, o.natsURL, "bantin-nats-init", o.topology(), o.log)
+		b, err := o.connect(ctx, o.natsURL, "bantin-nats-init")
 		if err == nil {
 			defer b.Close()
 			if _, err = b.EnsureSummarizeConsumer(ctx); err == nil {
-				return printTopology(ctx, o, b)
+				if _, err = b.EnsureOCRConsumer(ctx); err == nil {
+					return printTopology(ctx, o, b)
+				}
 			}
 		}
 		lastErr = err
@@ -61,7 +63,7 @@ func natsInit(ctx context.Context, o *options, wait time.Duration) error {
 }
 
 func printTopology(ctx context.Context, o *options, b *bus.Bus) error {
-	for _, name := range []string{model.StreamReports, model.StreamDigests, model.StreamDeadLetter} {
+	for _, name := range []string{model.StreamReports, model.StreamOCR, model.StreamDigests, model.StreamDeadLetter} {
 		s, err := b.JS.Stream(ctx, name)
 		if err != nil {
 			return fmt.Errorf("reading stream %s: %w", name, err)
@@ -69,13 +71,15 @@ func printTopology(ctx context.Context, o *options, b *bus.Bus) error {
 		info := s.CachedInfo()
 		fmt.Fprintf(o.stdout, "stream %s: replicas %d, %d messages\n", name, info.Config.Replicas, info.State.Msgs)
 	}
-	c, err := b.JS.Consumer(ctx, model.StreamReports, model.ConsumerSummarize)
-	if err != nil {
-		return fmt.Errorf("reading consumer %s: %w", model.ConsumerSummarize, err)
+	for _, sc := range [][2]string{{model.StreamReports, model.ConsumerSummarize}, {model.StreamOCR, model.ConsumerOCR}} {
+		c, err := b.JS.Consumer(ctx, sc[0], sc[1])
+		if err != nil {
+			return fmt.Errorf("reading consumer %s on %s: %w", sc[1], sc[0], err)
+		}
+		ci := c.CachedInfo()
+		fmt.Fprintf(o.stdout, "consumer %s on %s: ack wait %s, max deliver %d, %d pending\n",
+			ci.Name, sc[0], ci.Config.AckWait, ci.Config.MaxDeliver, ci.NumPending)
 	}
-	ci := c.CachedInfo()
-	fmt.Fprintf(o.stdout, "consumer %s on %s: ack wait %s, max deliver %d, %d pending\n",
-		ci.Name, model.StreamReports, ci.Config.AckWait, ci.Config.MaxDeliver, ci.NumPending)
 	fmt.Fprintf(o.stdout, "key-value %s and object store %s: ready\n", model.BucketDigested, model.BucketAttachment)
 	return nil
 }

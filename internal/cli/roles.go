@@ -31,6 +31,7 @@ type options struct {
 	natsURL     string
 	natsListen  string
 	natsMonitor string
+	natsAuth    natsAuthOptions // credentials and TLS (natsauth.go)
 	httpAddr    string
 	dataDir     string
 	baseURL     string
@@ -71,6 +72,7 @@ func natsFlags(fs *flag.FlagSet, o *options, embedded bool) {
 	} else {
 		fs.StringVar(&o.natsURL, "nats", "nats://127.0.0.1:4222", "NATS server URL (a JetStream-enabled server or cluster)")
 	}
+	natsAuthFlags(fs, o)
 	fs.IntVar(&o.replicas, "replicas", 1, "replicas of bantin's streams, buckets and consumers (3 on a JetStream cluster)")
 }
 
@@ -191,7 +193,14 @@ func runRoles(ctx context.Context, o *options, rs roles, embedded bool, after fu
 		teardown = append(teardown, func() error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
 		natsURL = ns.ClientURL()
 	}
-	b, err := bus.Connect(ctx, natsURL, "bantin", o.topology(), log)
+	connect := o.connect
+	if o.natsURL == "" {
+		// The embedded server has no credentials to give.
+		connect = func(ctx context.Context, url, name string) (*bus.Bus, error) {
+			return bus.Connect(ctx, url, name, o.topology(), log)
+		}
+	}
+	b, err := connect(ctx, natsURL, "bantin")
 	if err != nil {
 		return err
 	}

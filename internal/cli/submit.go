@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/model"
 	"github.com/bantin/bantin/services/ingest"
 	"github.com/bantin/bantin/services/summarize"
@@ -80,7 +79,7 @@ func submitCommand() *command {
 			if err != nil {
 				return err
 			}
-			b, err := bus.Connect(ctx, o.natsURL, "bantin-submit", o.topology(), o.log)
+			b, err := o.connect(ctx, o.natsURL, "bantin-submit")
 			if err != nil {
 				return err
 			}

@@ -217,7 +217,9 @@ func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 	}
 
 	if err := s.bus.StoreAttachment(ctx, id, name, raw); err != nil {
-		return s.dead(ctx, model.DeadLetter{Stage: "ingest", Reason: "store_failed", Error: err.Error(), ReportID: id, Name: name, Source: src}, res)
+		// NATS trouble, not the document's: tell the caller, who retries
+		// (the same bytes keep the same id), instead of dead-lettering.
+		return s.transient(res, src.Site, "store_failed", err)
 	}
 	if doc == nil {
 		var err error
@@ -253,7 +255,9 @@ func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 	r.EncodingRepaired = doc.EncodingRepaired
 	res.Pages = doc.Pages
 	if err := s.bus.OffloadText(ctx, r); err != nil {
-		return s.dead(ctx, model.DeadLetter{Stage: "ingest", Reason: "store_failed", Error: err.Error(), ReportID: id, Name: name, Source: src}, res)
+		// NATS trouble, not the document's: tell the caller, who retries
+		// (the same bytes keep the same id), instead of dead-lettering.
+		return s.transient(res, src.Site, "store_failed", err)
 	}
 	publish, queued := s.bus.PublishReport, OutcomeQueued
 	if len(r.OCRPending) > 0 {
@@ -274,6 +278,15 @@ func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 	}
 	log.Info("report queued", "outcome", res.Outcome, "format", r.Format, "pages", r.Pages, "paragraphs", len(doc.Paragraphs), "ocr_pages", len(r.OCRPending))
 	s.reports.WithLabelValues(src.Site, res.Outcome).Inc()
+	return res
+}
+
+// transient returns res marked as failed for a reason a retry can fix,
+// without a dead letter.
+func (s *Service) transient(res Result, site, reason string, err error) Result {
+	s.log.Error("report not queued; the caller should retry", "name", res.Name, "reason", reason, "err", err)
+	res.Outcome, res.Reason, res.Error = OutcomeDead, reason, err.Error()
+	s.reports.WithLabelValues(site, res.Outcome).Inc()
 	return res
 }
 

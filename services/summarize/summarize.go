@@ -144,6 +144,11 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stopAdvisories, err := s.watchMaxDeliveries()
+	if err != nil {
+		return err
+	}
+	defer stopAdvisories()
 	// work outlives ctx by the grace period so in-flight reports can finish.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
@@ -334,7 +339,7 @@ func (s *Service) retry(ctx context.Context, msg jetstream.Msg, dl model.DeadLet
 // terminate files a dead letter and stops redelivery.
 func (s *Service) terminate(ctx context.Context, msg jetstream.Msg, dl model.DeadLetter) {
 	s.log.Warn("report dead-lettered", "report_id", dl.ReportID, "reason", dl.Reason, "err", dl.Error)
-	if err := s.bus.PublishDead(context.WithoutCancel(ctx), dl); err != nil {
+	if err := s.bus.FileDead(context.WithoutCancel(ctx), dl, msg.Data()); err != nil {
 		s.log.Error("filing dead letter; leaving the report for redelivery", "err", err)
 		_ = msg.Nak()
 		return
