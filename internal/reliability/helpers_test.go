@@ -95,11 +95,23 @@ func digestCounts(ctx context.Context, t *testing.T, b *bus.Bus) (msgs int, perI
 	return msgs, perID
 }
 
-// feedIDs fetches the JSON feed with up to limit items and counts items by
-// digest id.
+// feedIDs reads every page of the JSON feed, limit items a page, and
+// counts items by digest id.
 func feedIDs(t *testing.T, base string, limit int) map[string]int {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("%s/feeds/all.json?limit=%d", base, limit))
+	out := map[string]int{}
+	for page := 0; page < 1000; page++ {
+		got := feedPage(t, base, limit, page, out)
+		if got < limit {
+			break
+		}
+	}
+	return out
+}
+
+func feedPage(t *testing.T, base string, limit, page int, out map[string]int) int {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("%s/feeds/all.json?limit=%d&page=%d", base, limit, page))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +128,10 @@ func feedIDs(t *testing.T, base string, limit int) map[string]int {
 	if err := json.Unmarshal(body, &feed); err != nil {
 		t.Fatalf("feed is not JSON: %v", err)
 	}
-	out := map[string]int{}
 	for _, it := range feed.Items {
 		out[digestIDOf(it.ID)]++
 	}
-	return out
+	return len(feed.Items)
 }
 
 // digestIDOf takes the digest id out of a feed item id (a tag URI or URL
