@@ -48,6 +48,9 @@ func deadCommand() *command {
 				return deadList(ctx, o, b, asJSON)
 			case args[0] == "show" && len(args) == 2:
 				return deadShow(ctx, o, b, args[1])
+			case args[0] == "retry" && len(args) == 2 && (args[1] == "--all" || args[1] == "-all"):
+				// `bantin dead retry --all`: the flag after the verb.
+				return deadRetry(ctx, o, b, nil, true)
 			case args[0] == "retry" && (all != (len(args) > 1)):
 				return deadRetry(ctx, o, b, args[1:], all)
 			}
