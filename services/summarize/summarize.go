@@ -161,7 +161,21 @@ func (s *Service) Run(ctx context.Context) error {
 	sem := make(chan struct{}, 2*s.cfg.Concurrency)
 	var wg sync.WaitGroup
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		sem <- struct{}{}
+		// Once shutdown has begun, a report not yet started goes back at
+		// once: waiting here for a slot would hold up the drain (and the
+		// grace period after it) behind the slowest in-flight report, past
+		// the pod's terminationGracePeriodSeconds.
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			_ = msg.Nak()
+			return
+		}
+		if ctx.Err() != nil {
+			<-sem
+			_ = msg.Nak()
+			return
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
