@@ -31,7 +31,7 @@ var overlays = []overlay{
 	{dir: "overlays/dev"},
 	{dir: "overlays/prod"},
 	{dir: "overlays/prod-hpa"},
-	{dir: "overlays/prod-secrets", pending: "--nats-creds (NATS credentials, internal/cli/natsauth.go)"},
+	{dir: "overlays/prod-secrets"},
 }
 
 // object is one rendered manifest: its YAML and the typed object strict
