@@ -23,11 +23,14 @@ if [ -z "$dir" ]; then
 fi
 mkdir -p "$dir"
 
-stamp="$(sha256sum "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)"
+# The stamp hashes the module's contents (not its path), so a fresh clone in
+# another folder reuses the cached binary.
+stamp="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)"
 if [ ! -x "$dir/kube-apiserver" ] || [ "$(cat "$dir/kube-apiserver.stamp" 2>/dev/null)" != "$stamp" ]; then
   echo "building kube-apiserver into $dir (slow the first time)" >&2
   (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
   mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
+  stamp="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)"
   echo "$stamp" > "$dir/kube-apiserver.stamp"
 fi
 
