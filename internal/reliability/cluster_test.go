@@ -345,7 +345,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 	record(t, figures{Scenario: "cluster: REPORTS leader killed and restarted", ReportsIn: n, DigestsOut: len(perID),
 		Duplicates: dups + hookDups, Losses: losses, RecoveryS: recovery.Seconds(), TotalS: total.Seconds(),
 		PeakRSSMiB: peakRSSMiB("self"),
-		Note: fmt.Sprintf("3 nodes in-process, R3; killed %s at %d digests; %d upload retries; webhook %d/%d, last push %.1fs after the last digest", leader, atKill, retries.Load(), hookTotal, hookDistinct, hookLag.Seconds())})
+		Note:       fmt.Sprintf("3 nodes in-process, R3; killed %s at %d digests; %d upload retries; webhook %d/%d, last push %.1fs after the last digest", leader, atKill, retries.Load(), hookTotal, hookDistinct, hookLag.Seconds())})
 	cancel()
 	wg.Wait()
 }
