@@ -233,7 +233,11 @@ func New(cfg Config, deps Deps) (*Summarizer, error) {
 	}
 	s.format.Store(int32(f))
 	if cfg.RequestsPerMinute > 0 {
-		s.rpm = rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), max(1, cfg.RequestsPerMinute/60))
+		// A token bucket lets through burst + rate·60 s in any minute, so
+		// the rate leaves room for the burst: no 60-s window ever holds
+		// more than RequestsPerMinute calls (bench/llm checks it).
+		burst := max(1, cfg.RequestsPerMinute/60)
+		s.rpm = rate.NewLimiter(rate.Limit(float64(max(1, cfg.RequestsPerMinute-burst))/60), burst)
 	}
 	if cfg.TokensPerMinute > 0 {
 		s.tpm = rate.NewLimiter(rate.Limit(float64(cfg.TokensPerMinute)/60), cfg.TokensPerMinute)
