@@ -1,6 +1,7 @@
 package extractive
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -74,8 +75,10 @@ func (v vector) norm() float64 {
 	return math.Sqrt(s)
 }
 
-func cosine(a, b vector) float64 {
-	na, nb := a.norm(), b.norm()
+func cosine(a, b vector) float64 { return cosineNorms(a, b, a.norm(), b.norm()) }
+
+// cosineNorms is cosine with the norms of a and b already computed.
+func cosineNorms(a, b vector, na, nb float64) float64 {
 	if na == 0 || nb == 0 {
 		return 0
 	}
@@ -218,18 +221,78 @@ func (d *document) score() {
 // the sums run in sentence order, so the result is deterministic.
 func (d *document) textRank() []float64 {
 	n := len(d.sents)
-	sim := make([][]float64, n)
 	out := make([]float64, n)
-	for i := range sim {
-		sim[i] = make([]float64, n)
+	norms := make([]float64, n)
+	for i, s := range d.sents {
+		norms[i] = s.vec.norm()
 	}
+	// rows[i] holds the sentences j that share a term with i, in
+	// ascending j, with their similarity; the zeros of the similarity
+	// matrix are left out (adding them changed nothing), so memory grows
+	// with the pairs that share a term, not with n².
+	type edge struct {
+		j int
+		w float64
+	}
+	rows := make([][]edge, n)
 	deg := make([]float64, n)
-	for i := range n {
-		for j := i + 1; j < n; j++ {
-			c := cosine(d.sents[i].vec, d.sents[j].vec)
-			sim[i][j], sim[j][i] = c, c
+	// The dot products come from an inverted index: for sentence i, each
+	// of its terms in ascending id adds w_i·w_j to every later sentence j
+	// that has it. Each pair's products are summed in ascending term id,
+	// as cosine's merge does, so the similarities are the same numbers;
+	// pairs that share no term cost nothing.
+	type posting struct {
+		i int
+		w float64
+	}
+	index := map[int][]posting{}
+	for i, s := range d.sents {
+		for _, t := range s.vec {
+			index[t.id] = append(index[t.id], posting{i, t.w})
+		}
+	}
+	dot := make([]float64, n)
+	seen := make([]bool, n)
+	var touched []int
+	for i, s := range d.sents {
+		if norms[i] == 0 {
+			continue
+		}
+		touched = touched[:0]
+		for _, t := range s.vec {
+			ps := index[t.id]
+			// Postings are in ascending sentence order; skip to j > i.
+			k, _ := slices.BinarySearchFunc(ps, i+1, func(p posting, target int) int { return cmp.Compare(p.i, target) })
+			for _, p := range ps[k:] {
+				if !seen[p.i] {
+					seen[p.i] = true
+					touched = append(touched, p.i)
+				}
+				dot[p.i] += t.w * p.w
+			}
+		}
+		slices.Sort(touched)
+		for _, j := range touched {
+			c := 0.0
+			if norms[j] != 0 {
+				c = dot[j] / (norms[i] * norms[j])
+			}
+			dot[j], seen[j] = 0, false
+			if c == 0 {
+				continue
+			}
+			rows[i] = append(rows[i], edge{j, c})
+			rows[j] = append(rows[j], edge{i, c})
 			deg[i] += c
 			deg[j] += c
+		}
+	}
+	// The transition weight from j to i is sim[j][i]/deg[j]; sim is
+	// symmetric, so row i holds them. The power iteration adds the same
+	// terms in the same order as over the dense matrix.
+	for _, es := range rows {
+		for k := range es {
+			es[k].w /= deg[es[k].j]
 		}
 	}
 	rank := make([]float64, n)
@@ -240,10 +303,8 @@ func (d *document) textRank() []float64 {
 	for range rankIterations {
 		for i := range n {
 			var s float64
-			for j := range n {
-				if deg[j] > 0 {
-					s += sim[j][i] / deg[j] * rank[j]
-				}
+			for _, e := range rows[i] {
+				s += e.w * rank[e.j]
 			}
 			next[i] = (1-rankDamping)/float64(n) + rankDamping*s
 		}
