@@ -92,6 +92,9 @@ type Article struct {
 	ID    string `json:"id"`
 	Title string `json:"title"`
 	Text  string `json:"text"`
+	// Paras, when set, is the text already split into paragraphs with
+	// their pages (extracted documents).
+	Paras []model.Paragraph `json:"-"`
 }
 
 // VietNews reads text/vietnews_test_sample.jsonl of the corpus.
