@@ -269,7 +269,7 @@ func (b *Bus) PublishReport(ctx context.Context, r *model.Report) (duplicate boo
 	if err != nil {
 		return false, fmt.Errorf("encoding report %s: %w", r.ID, err)
 	}
-	ack, err := b.JS.Publish(ctx, model.ReportSubject(r.Source.Site), data, jetstream.WithMsgID(r.ID))
+	ack, err := b.publishRetrying(ctx, model.ReportSubject(r.Source.Site), data, r.ID)
 	if err != nil {
 		return false, fmt.Errorf("publishing report %s: %w", r.ID, err)
 	}
@@ -284,10 +284,47 @@ func (b *Bus) PublishDigest(ctx context.Context, d *model.Digest) error {
 		return fmt.Errorf("encoding digest %s: %w", d.ID, err)
 	}
 	msgID := fmt.Sprintf("digest:%s:v%d", d.ID, d.Version)
-	if _, err := b.JS.Publish(ctx, model.DigestSubject(d.Source.Site), data, jetstream.WithMsgID(msgID)); err != nil {
+	if _, err := b.publishRetrying(ctx, model.DigestSubject(d.Source.Site), data, msgID); err != nil {
 		return fmt.Errorf("publishing digest %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+// PublishAttempts bounds the tries of one report or digest publish while
+// NATS restarts or elects a leader; between tries the wait doubles from
+// 100ms to 2s (about 8 s of waiting, plus each try's own timeout).
+const PublishAttempts = 8
+
+// publishRetrying publishes with msgID, trying again with the same id (so
+// the server de-duplicates a publish whose ack was lost) while the error
+// is one a reconnect or a new leader can fix.
+func (b *Bus) publishRetrying(ctx context.Context, subject string, data []byte, msgID string) (*jetstream.PubAck, error) {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ack, err := b.JS.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
+		if err == nil || attempt >= PublishAttempts || ctx.Err() != nil || !publishRetryable(err) {
+			return ack, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (after %d tries: %w)", ctx.Err(), attempt, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// publishRetryable reports whether a failed publish may succeed on another
+// try: timeouts, no responders and a reconnecting connection may; the
+// server's refusal (an API error) and a closed connection do not.
+func publishRetryable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return false
+	}
+	return !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubject) && !errors.Is(err, nats.ErrMaxPayload)
 }
 
 // PublishDead files a dead letter (FileDead without an original).
