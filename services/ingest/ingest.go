@@ -192,7 +192,13 @@ func (s *Service) IngestBytes(ctx context.Context, raw []byte, src model.Source)
 func (s *Service) ingestItem(ctx context.Context, it Item) Result {
 	raw, src, doc := it.Raw, it.Source, it.Doc
 	if it.Err != nil {
-		return s.dead(ctx, model.DeadLetter{Stage: "ingest", Reason: reasonOf(it.Err), Error: it.Err.Error(), Name: src.AttachmentName, Source: src},
+		// A download that failed: refused, reset, DNS… are fetch_failed
+		// too, not extraction failures.
+		reason := reasonOf(it.Err)
+		if reason == "extract_failed" {
+			reason = "fetch_failed"
+		}
+		return s.dead(ctx, model.DeadLetter{Stage: "ingest", Reason: reason, Error: it.Err.Error(), Name: src.AttachmentName, Source: src},
 			Result{Name: src.AttachmentName, URL: src.AttachmentURL})
 	}
 	if src.Site == "" {
