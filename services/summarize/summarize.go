@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -160,42 +161,45 @@ func (s *Service) Run(ctx context.Context) error {
 	s.slots = make(chan struct{}, s.cfg.Concurrency)
 	sem := make(chan struct{}, 2*s.cfg.Concurrency)
 	var wg sync.WaitGroup
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		// Once shutdown has begun, a report not yet started goes back at
-		// once: waiting here for a slot would hold up the drain (and the
-		// grace period after it) behind the slowest in-flight report, past
-		// the pod's terminationGracePeriodSeconds.
+	close(s.ready)
+	s.log.Info("summarize worker consuming", "stream", model.StreamReports, "consumer", model.ConsumerSummarize, "concurrency", s.cfg.Concurrency)
+	// A message is pulled only once a handler is free to take it (and keep
+	// it alive with InProgress): one fetched ahead into a client buffer
+	// would sit there unacknowledged while handlers outlast AckWait (an LLM
+	// endpoint failing for minutes), be redelivered meanwhile and count
+	// toward MaxDeliver without ever being worked on.
+	for ctx.Err() == nil {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			_ = msg.Nak()
-			return
+			continue
+		}
+		msg, err := s.next(ctx, cons)
+		if msg == nil {
+			<-sem
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("pulling reports", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
 		}
 		if ctx.Err() != nil {
+			// Shutdown began while the pull was out: hand it back at once.
 			<-sem
 			_ = msg.Nak()
-			return
+			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			s.handle(work, msg)
 		}()
-	}, jetstream.PullMaxMessages(2*s.cfg.Concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			s.log.Warn("consuming reports", "err", err)
-		}
-	}))
-	if err != nil {
-		return fmt.Errorf("consuming %s: %w", model.StreamReports, err)
 	}
-	close(s.ready)
-	s.log.Info("summarize worker consuming", "stream", model.StreamReports, "consumer", model.ConsumerSummarize, "concurrency", s.cfg.Concurrency)
-	<-ctx.Done()
 
 	s.log.Info("draining summarize worker")
-	cc.Drain()
-	<-cc.Closed()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
@@ -207,6 +211,25 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("summarize worker stopped")
 	return nil
+}
+
+// pullWait bounds one pull request for the next report; it is not
+// cancelled by shutdown (a message the server sent to a cancelled pull
+// would wait out AckWait), so shutdown waits at most this long for it.
+const pullWait = 2 * time.Second
+
+// next pulls one report, or returns nil when none came within pullWait.
+func (s *Service) next(ctx context.Context, cons jetstream.Consumer) (jetstream.Msg, error) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pullWait)
+	defer cancel()
+	msg, err := cons.Next(jetstream.FetchContext(fctx))
+	switch {
+	case err == nil:
+		return msg, nil
+	case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoHeartbeat):
+		return nil, nil
+	}
+	return nil, fmt.Errorf("pulling from %s/%s: %w", model.StreamReports, model.ConsumerSummarize, err)
 }
 
 // handle maps one message's outcome to Ack, Nak or Term.
