@@ -97,7 +97,8 @@ func (s *Summarizer) Summarize(ctx context.Context, r *model.Report) (*model.Dig
 	if n := len(vntext.Syllables(r.Text())); n < minSyllables {
 		return nil, fmt.Errorf("summarizing report %s: %d syllables, need %d: %w", r.ID, n, minSyllables, ErrTooShort)
 	}
-	doc := analyse(r.Paragraphs)
+	headline := title(r)
+	doc := analyse(dropTitleLines(r.Paragraphs, headline))
 	if len(doc.sents) < minSentences {
 		return nil, fmt.Errorf("summarizing report %s: %d usable sentences, need %d: %w", r.ID, len(doc.sents), minSentences, ErrTooShort)
 	}
@@ -131,7 +132,7 @@ func (s *Summarizer) Summarize(ctx context.Context, r *model.Report) (*model.Dig
 		SchemaVersion: model.SchemaVersion,
 		ID:            model.DigestID(r.ID),
 		ReportID:      r.ID,
-		Title:         title(r),
+		Title:         headline,
 		Summary:       strings.Join(sum, " "),
 		Bullets:       make([]model.Bullet, 0, len(bullets)),
 		Language:      s.cfg.Language,
@@ -211,6 +212,44 @@ func salientFigures(all []model.Figure, d *model.Digest, doc *document) []model.
 			break
 		}
 		out = append(out, r.f)
+	}
+	return out
+}
+
+// dropTitleLines removes the sentences that only restate the headline (the
+// document's type line and subject, "Tình hình kinh tế - xã hội năm 2023…"):
+// an editor reads the headline already, and the summary should not repeat it.
+func dropTitleLines(paras []model.Paragraph, headline string) []model.Paragraph {
+	head := map[string]bool{}
+	for _, s := range vntext.Syllables(headline) {
+		head[s] = true
+	}
+	if len(head) == 0 {
+		return paras
+	}
+	out := make([]model.Paragraph, 0, len(paras))
+	for _, p := range paras {
+		var keep []string
+		sents := vntext.SplitSentences(p.Text)
+		for _, sent := range sents {
+			syl := vntext.Syllables(sent)
+			in := 0
+			for _, s := range syl {
+				if head[s] {
+					in++
+				}
+			}
+			if len(syl) > 0 && float64(in) >= 0.85*float64(len(syl)) {
+				continue
+			}
+			keep = append(keep, sent)
+		}
+		switch {
+		case len(keep) == len(sents):
+			out = append(out, p)
+		case len(keep) > 0:
+			out = append(out, model.Paragraph{Page: p.Page, Text: strings.Join(keep, "\n")})
+		}
 	}
 	return out
 }
