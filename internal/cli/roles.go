@@ -33,6 +33,8 @@ type options struct {
 	natsMonitor string
 	natsAuth    natsAuthOptions // credentials and TLS (natsauth.go)
 	httpAddr    string
+	apiRate     float64
+	apiBurst    int
 	dataDir     string
 	baseURL     string
 	replicas    int
@@ -79,6 +81,8 @@ func natsFlags(fs *flag.FlagSet, o *options, embedded bool) {
 func httpFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:8080", "HTTP listen address for the API, feeds, pages, /healthz, /readyz and /metrics")
 	fs.StringVar(&o.baseURL, "base-url", "", "absolute URL readers reach the feeds at, used in feed links (default http://<--http>)")
+	fs.Float64Var(&o.apiRate, "api-rate", httpx.DefaultRate, "POST /api/* and editor sign-ins allowed per second per client IP after --api-burst (429 with Retry-After beyond); negative turns the limit off. POST /api/* needs \"Authorization: Bearer <token>\" when BANTIN_API_TOKEN or BANTIN_API_TOKEN_FILE is set")
+	fs.IntVar(&o.apiBurst, "api-burst", httpx.DefaultBurst, "POST /api/* and editor sign-ins a client IP may send at once")
 }
 
 func ingestFlags(fs *flag.FlagSet, o *options) {
@@ -209,6 +213,16 @@ func runRoles(ctx context.Context, o *options, rs roles, embedded bool, after fu
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := httpx.New(o.httpAddr, reg, log)
+	guard := httpx.Guard{Rate: o.apiRate, Burst: o.apiBurst}
+	if os.Getenv("BANTIN_API_TOKEN") != "" || os.Getenv("BANTIN_API_TOKEN_FILE") != "" {
+		if guard.APIToken, err = secretFromEnv("BANTIN_API_TOKEN"); err != nil {
+			return err
+		}
+		if guard.APIToken == "" {
+			return errors.New("BANTIN_API_TOKEN_FILE is empty: put the API token in it, or unset it to leave POST /api/* without a token")
+		}
+	}
+	srv.SetGuard(guard)
 	addr, err := srv.Listen()
 	if err != nil {
 		return err

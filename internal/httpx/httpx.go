@@ -34,6 +34,7 @@ type Server struct {
 	mu     sync.Mutex
 	checks map[string]ReadyFunc
 	ln     net.Listener
+	guard  *Guard
 }
 
 // New returns a server for addr with health, readiness and metrics
@@ -107,7 +108,10 @@ func (s *Server) Listen() (string, error) {
 // Run serves until ctx is done, then shuts down gracefully within 10s.
 func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
-	ln := s.ln
+	ln, guard := s.ln, Guard{}
+	if s.guard != nil {
+		guard = *s.guard
+	}
 	s.mu.Unlock()
 	if ln == nil {
 		if _, err := s.Listen(); err != nil {
@@ -116,7 +120,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ln = s.ln
 	}
 	srv := &http.Server{
-		Handler:           s.instrument(s.Mux),
+		Handler:           s.instrument(guard.Wrap(s.Mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -166,6 +170,10 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, code int, err error) {
 	if code >= 500 {
 		log.Error("request failed", "code", code, "err", err)
 	}
+	writeErrorBody(w, code, err)
+}
+
+func writeErrorBody(w http.ResponseWriter, code int, err error) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
 	fmt.Fprintf(w, "{\"error\":%q}\n", err.Error())
