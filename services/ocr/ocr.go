@@ -109,7 +109,8 @@ type Service struct {
 	pages       *prometheus.CounterVec
 	pageSeconds prometheus.Histogram
 
-	ready chan struct{}
+	ready  chan struct{}
+	settle *bus.Settler
 }
 
 // New returns an OCR worker.
@@ -148,6 +149,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			}
 		}
 	}
+	s.settle = &bus.Settler{Bus: s.bus, Log: s.log, Outcomes: s.reports, Noun: "OCR job"}
 	return s, nil
 }
 
@@ -246,7 +248,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 		if err != nil {
 			reason = fmt.Sprintf("decoding report: %v", err)
 		}
-		s.terminate(ctx, msg, model.DeadLetter{Stage: "ocr", Reason: "poison", Error: reason, Subject: msg.Subject(), Sequence: seq, Attempts: attempts})
+		s.settle.Terminate(ctx, msg, model.DeadLetter{Stage: "ocr", Reason: "poison", Error: reason, Subject: msg.Subject(), Sequence: seq, Attempts: attempts})
 		return
 	}
 	log := s.log.With("report_id", r.ID, "attempt", attempts)
@@ -254,15 +256,15 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 
 	if id, ok, err := s.bus.DigestedID(ctx, r.ID); err == nil && ok {
 		log.Info("report already digested; skipping", "digest_id", id)
-		s.ack(msg, log)
+		s.settle.Ack(msg, log)
 		s.reports.WithLabelValues("skipped").Inc()
 		return
 	}
 	if err := s.bus.LoadText(ctx, &r); err != nil {
-		s.retry(ctx, msg, dl, attempts, fmt.Errorf("loading report text: %w", err), log)
+		s.settle.Retry(ctx, msg, dl, attempts, fmt.Errorf("loading report text: %w", err), log)
 		return
 	}
-	stop := s.keepAlive(ctx, msg)
+	stop := s.settle.KeepAlive(ctx, msg)
 	err := s.ocr(ctx, msg, &r, log)
 	stop()
 	var noText *noTextError
@@ -274,34 +276,34 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("page %s not OCRed: %v", pageList(r.OCRPending), err))
 			r.OCRPending = nil
 			if err := s.forward(ctx, &r); err != nil {
-				s.retry(ctx, msg, dl, attempts, err, log)
+				s.settle.Retry(ctx, msg, dl, attempts, err, log)
 				return
 			}
 			log.Warn("OCR not available; report forwarded with its text layer only", "err", err)
-			s.ack(msg, log)
+			s.settle.Ack(msg, log)
 			s.reports.WithLabelValues("forwarded").Inc()
 			return
 		}
 		dl.Reason, dl.Error = "needs_ocr", fmt.Sprintf("the report is a scan (%s) and OCR is not available here: %v", pageCount(r.OCRPending), err)
-		s.terminate(ctx, msg, dl)
+		s.settle.Terminate(ctx, msg, dl)
 		return
 	case errors.As(err, &noText):
 		dl.Reason, dl.Error = "no_text", err.Error()
-		s.terminate(ctx, msg, dl)
+		s.settle.Terminate(ctx, msg, dl)
 		return
 	case errors.Is(err, jetstream.ErrObjectNotFound):
 		dl.Reason, dl.Error = "attachment_missing", fmt.Sprintf("the raw PDF %s is not in the %s object store; submit the file again: %v", r.ID, model.BucketAttachment, err)
-		s.terminate(ctx, msg, dl)
+		s.settle.Terminate(ctx, msg, dl)
 		return
 	case err != nil:
-		s.retry(ctx, msg, dl, attempts, err, log)
+		s.settle.Retry(ctx, msg, dl, attempts, err, log)
 		return
 	}
 	if err := s.forward(ctx, &r); err != nil {
-		s.retry(ctx, msg, dl, attempts, err, log)
+		s.settle.Retry(ctx, msg, dl, attempts, err, log)
 		return
 	}
-	s.ack(msg, log)
+	s.settle.Ack(msg, log)
 	s.reports.WithLabelValues("ocred").Inc()
 	log.Info("report OCRed and queued for summarize", "pages", len(r.OCR.Pages), "confidence", fmt.Sprintf("%.0f", r.OCR.Confidence), "took", time.Since(start).Round(time.Millisecond))
 }
@@ -507,64 +509,4 @@ func pageCount(pages []int) string {
 		return "1 page"
 	}
 	return fmt.Sprintf("%d pages", len(pages))
-}
-
-// keepAlive tells JetStream the message is still being worked on, every
-// third of AckWait, until the returned stop is called.
-func (s *Service) keepAlive(ctx context.Context, msg jetstream.Msg) (stop func()) {
-	every := s.bus.Topology.AckWait / 3
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-func (s *Service) ack(msg jetstream.Msg, log *slog.Logger) {
-	if err := msg.Ack(); err != nil {
-		log.Warn("acking OCR job", "err", err)
-	}
-}
-
-// retry nak's with a growing delay, or dead-letters on the last attempt.
-// A cancelled context (shutdown) nak's at once so another worker takes over.
-func (s *Service) retry(ctx context.Context, msg jetstream.Msg, dl model.DeadLetter, attempts int, err error, log *slog.Logger) {
-	if ctx.Err() != nil {
-		log.Info("shutting down; handing OCR job back", "err", err)
-		_ = msg.Nak()
-		s.reports.WithLabelValues("nak").Inc()
-		return
-	}
-	if attempts >= s.bus.Topology.MaxDeliver {
-		dl.Reason, dl.Error = "max_deliveries", err.Error()
-		s.terminate(ctx, msg, dl)
-		return
-	}
-	delay := time.Duration(attempts*attempts) * time.Second
-	log.Warn("OCR failed; will retry", "err", err, "delay", delay)
-	_ = msg.NakWithDelay(delay)
-	s.reports.WithLabelValues("retried").Inc()
-}
-
-// terminate files a dead letter and stops redelivery.
-func (s *Service) terminate(ctx context.Context, msg jetstream.Msg, dl model.DeadLetter) {
-	s.log.Warn("report dead-lettered", "report_id", dl.ReportID, "reason", dl.Reason, "err", dl.Error)
-	if err := s.bus.PublishDead(context.WithoutCancel(ctx), dl); err != nil {
-		s.log.Error("filing dead letter; leaving the report for redelivery", "err", err)
-		_ = msg.Nak()
-		return
-	}
-	_ = msg.TermWithReason(dl.Reason)
-	s.reports.WithLabelValues("dead").Inc()
 }

@@ -79,7 +79,8 @@ type Service struct {
 	// slots bounds the reports being summarised at once (Concurrency).
 	slots chan struct{}
 
-	ready chan struct{}
+	ready  chan struct{}
+	settle *bus.Settler
 }
 
 // New returns a summarize worker.
@@ -124,6 +125,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			}
 		}
 	}
+	s.settle = &bus.Settler{Bus: s.bus, Log: s.log, Outcomes: s.handled, Noun: "report"}
 	return s, nil
 }
 
@@ -248,7 +250,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 		if err != nil {
 			reason = fmt.Sprintf("decoding report: %v", err)
 		}
-		s.terminate(ctx, msg, model.DeadLetter{Stage: "summarize", Reason: "poison", Error: reason, Subject: msg.Subject(), Sequence: seq, Attempts: attempts})
+		s.settle.Terminate(ctx, msg, model.DeadLetter{Stage: "summarize", Reason: "poison", Error: reason, Subject: msg.Subject(), Sequence: seq, Attempts: attempts})
 		return
 	}
 	log := s.log.With("report_id", r.ID, "attempt", attempts)
@@ -256,19 +258,19 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 
 	if id, ok, err := s.bus.DigestedID(ctx, r.ID); err == nil && ok {
 		log.Info("report already digested; skipping", "digest_id", id)
-		s.ack(msg, log)
+		s.settle.Ack(msg, log)
 		s.handled.WithLabelValues("skipped").Inc()
 		return
 	}
 	if err := s.bus.LoadText(ctx, &r); err != nil {
-		s.retry(ctx, msg, dl, attempts, fmt.Errorf("loading report text: %w", err), log)
+		s.settle.Retry(ctx, msg, dl, attempts, fmt.Errorf("loading report text: %w", err), log)
 		return
 	}
 
 	// Keep the message ours while a slow backend works, and while it
 	// waits for a summarising slot.
 	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	stop := s.keepAlive(tctx, msg)
+	stop := s.settle.KeepAlive(tctx, msg)
 	d, err := s.summarize(tctx, &r)
 	stop()
 	cancel()
@@ -277,12 +279,12 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 		switch {
 		case errors.As(err, &perm):
 			dl.Reason, dl.Error = perm.Reason, err.Error()
-			s.terminate(ctx, msg, dl)
+			s.settle.Terminate(ctx, msg, dl)
 		case errors.Is(err, extractive.ErrTooShort):
 			dl.Reason, dl.Error = "too_short", err.Error()
-			s.terminate(ctx, msg, dl)
+			s.settle.Terminate(ctx, msg, dl)
 		default:
-			s.retry(ctx, msg, dl, attempts, err, log)
+			s.settle.Retry(ctx, msg, dl, attempts, err, log)
 		}
 		return
 	}
@@ -301,14 +303,14 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 		log.Warn("digest failed the faithfulness check; flagged for review", "reason", res.Reason())
 	}
 	if err := s.bus.PublishDigest(ctx, d); err != nil {
-		s.retry(ctx, msg, dl, attempts, err, log)
+		s.settle.Retry(ctx, msg, dl, attempts, err, log)
 		return
 	}
 	if err := s.bus.MarkDigested(ctx, r.ID, d.ID); err != nil {
 		// The digest is out; a redelivery would be de-duplicated by id.
 		log.Warn("recording digest", "err", err)
 	}
-	s.ack(msg, log)
+	s.settle.Ack(msg, log)
 	s.duration.Observe(time.Since(start).Seconds())
 	s.handled.WithLabelValues("digested").Inc()
 	log.Info("digest published", "digest_id", d.ID, "bullets", len(d.Bullets), "figures", len(d.Figures), "took", time.Since(start).Round(time.Millisecond))
@@ -323,64 +325,4 @@ func (s *Service) summarize(ctx context.Context, r *model.Report) (*model.Digest
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for a summarising slot: %w", ctx.Err())
 	}
-}
-
-// keepAlive tells JetStream the message is still being worked on, every
-// third of AckWait, until the returned stop is called.
-func (s *Service) keepAlive(ctx context.Context, msg jetstream.Msg) (stop func()) {
-	every := s.bus.Topology.AckWait / 3
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-func (s *Service) ack(msg jetstream.Msg, log *slog.Logger) {
-	if err := msg.Ack(); err != nil {
-		log.Warn("acking report", "err", err)
-	}
-}
-
-// retry nak's with a growing delay, or dead-letters on the last attempt.
-// A cancelled context (shutdown) nak's at once so another worker takes over.
-func (s *Service) retry(ctx context.Context, msg jetstream.Msg, dl model.DeadLetter, attempts int, err error, log *slog.Logger) {
-	if ctx.Err() != nil {
-		log.Info("shutting down; handing report back", "err", err)
-		_ = msg.Nak()
-		s.handled.WithLabelValues("nak").Inc()
-		return
-	}
-	if attempts >= s.bus.Topology.MaxDeliver {
-		dl.Reason, dl.Error = "max_deliveries", err.Error()
-		s.terminate(ctx, msg, dl)
-		return
-	}
-	delay := time.Duration(attempts*attempts) * time.Second
-	log.Warn("summarising failed; will retry", "err", err, "delay", delay)
-	_ = msg.NakWithDelay(delay)
-	s.handled.WithLabelValues("retried").Inc()
-}
-
-// terminate files a dead letter and stops redelivery.
-func (s *Service) terminate(ctx context.Context, msg jetstream.Msg, dl model.DeadLetter) {
-	s.log.Warn("report dead-lettered", "report_id", dl.ReportID, "reason", dl.Reason, "err", dl.Error)
-	if err := s.bus.FileDead(context.WithoutCancel(ctx), dl, msg.Data()); err != nil {
-		s.log.Error("filing dead letter; leaving the report for redelivery", "err", err)
-		_ = msg.Nak()
-		return
-	}
-	_ = msg.TermWithReason(dl.Reason)
-	s.handled.WithLabelValues("dead").Inc()
 }
