@@ -10,6 +10,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bantin/bantin/internal/testenv"
 )
 
 // corpusRoot returns the shared test corpus named by BANTIN_CORPUS. Without
@@ -17,15 +19,7 @@ import (
 // cannot pass by skipping.
 func corpusRoot(t *testing.T) string {
 	t.Helper()
-	root := os.Getenv("BANTIN_CORPUS")
-	if root == "" {
-		msg := "BANTIN_CORPUS is not set: set it to the corpus root (e.g. /work/shared/corpus) to run corpus tests"
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return root
+	return testenv.Corpus(t)
 }
 
 // article is one line of text/vietnews_test_sample.jsonl.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bantin/bantin/internal/testenv"
 )
 
 // TestIngestVBPLPagesThroughHTTP serves the saved vbpl.vn pages of the
@@ -19,13 +21,7 @@ import (
 // .doc and the .P1/.P2/.P3 parts of one law, and files whose names have
 // spaces.
 func TestIngestVBPLPagesThroughHTTP(t *testing.T) {
-	dir := os.Getenv("BANTIN_CORPUS")
-	if dir == "" {
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatal("BANTIN_CORPUS is not set and BANTIN_TEST_STRICT=1")
-		}
-		t.Skip("set BANTIN_CORPUS to the corpus root (e.g. /work/shared/corpus) to run the vbpl.vn page tests")
-	}
+	dir := testenv.Corpus(t)
 	pdf := demoPDF(t, "bao-cao-kt-xh-2023.pdf")
 	tests := []struct {
 		name, file, page string

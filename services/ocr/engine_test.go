@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bantin/bantin/internal/testenv"
 	"github.com/bantin/bantin/services/ingest/extract"
 )
 
@@ -20,10 +21,7 @@ func needTools(t *testing.T) {
 	t.Helper()
 	e := &Engine{Pdftoppm: "pdftoppm", Tesseract: "tesseract", Lang: "vie", DPI: DefaultDPI}
 	if _, err := e.Check(context.Background()); err != nil {
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatalf("OCR tools missing (BANTIN_TEST_STRICT=1): %v", err)
-		}
-		t.Skipf("OCR tools missing: %v", err)
+		testenv.Skip(t, "OCR tools missing: %v", err)
 	}
 }
 
@@ -31,14 +29,7 @@ func needTools(t *testing.T) {
 // failing when strict) without the corpus.
 func corpusPDF(t *testing.T, name string) string {
 	t.Helper()
-	dir := os.Getenv("BANTIN_CORPUS")
-	if dir == "" {
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatal("BANTIN_CORPUS is not set (BANTIN_TEST_STRICT=1)")
-		}
-		t.Skip("BANTIN_CORPUS is not set; point it at the shared corpus to OCR a real scanned decree")
-	}
-	p := filepath.Join(dir, "pdf", name)
+	p := filepath.Join(testenv.Corpus(t), "pdf", name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("corpus file: %v", err)
 	}

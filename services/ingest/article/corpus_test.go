@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bantin/bantin/internal/testenv"
 )
 
 // corpusDir returns the shared test corpus root named by BANTIN_CORPUS.
@@ -13,14 +15,7 @@ import (
 // that CI cannot pass by silently skipping.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("BANTIN_CORPUS")
-	if dir == "" {
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatal("BANTIN_CORPUS is not set (the corpus root, e.g. /work/shared/corpus) and BANTIN_TEST_STRICT=1")
-		}
-		t.Skip("set BANTIN_CORPUS to the corpus root (e.g. /work/shared/corpus) to run the vbpl.vn page tests")
-	}
-	return dir
+	return testenv.Corpus(t)
 }
 
 // TestCorpusVBPL parses the real vbpl.vn pages saved in the corpus, whose

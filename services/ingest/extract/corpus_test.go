@@ -14,6 +14,8 @@ import (
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/bantin/bantin/internal/testenv"
 )
 
 // corpusDir returns the shared test corpus root named by BANTIN_CORPUS. It
@@ -21,17 +23,7 @@ import (
 // BANTIN_TEST_STRICT=1 says every test must run.
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("BANTIN_CORPUS")
-	if dir == "" {
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatal("BANTIN_CORPUS not set; point it at shared/corpus (BANTIN_TEST_STRICT=1 forbids skipping)")
-		}
-		t.Skip("BANTIN_CORPUS not set; point it at shared/corpus")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "pdf")); err != nil {
-		t.Fatalf("BANTIN_CORPUS=%s: %v", dir, err)
-	}
-	return dir
+	return testenv.Corpus(t)
 }
 
 func readCorpus(t *testing.T, name string) []byte {

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bantin/bantin/internal/testenv"
 	"github.com/bantin/bantin/internal/vnlegacy"
 )
 
@@ -254,14 +254,7 @@ func TestDOC(t *testing.T) {
 // BANTIN_TEST_STRICT=1) naming its Debian package.
 func lookTool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	exe, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatalf("%s not installed: install the Debian package %s", name, pkg)
-		}
-		t.Skipf("%s not installed: install the Debian package %s", name, pkg)
-	}
-	return exe
+	return testenv.Tool(t, name, pkg)
 }
 
 // TestPdftotextFallback reads with pdftotext what the library cannot: files

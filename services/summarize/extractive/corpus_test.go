@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bantin/bantin/internal/model"
+	"github.com/bantin/bantin/internal/testenv"
 	"github.com/bantin/bantin/internal/vntext"
 	"github.com/bantin/bantin/services/summarize/rouge"
 )
@@ -21,15 +22,7 @@ import (
 // cannot pass by skipping.
 func corpusRoot(t *testing.T) string {
 	t.Helper()
-	root := os.Getenv("BANTIN_CORPUS")
-	if root == "" {
-		msg := "BANTIN_CORPUS is not set: set it to the corpus root (e.g. /work/shared/corpus) to run corpus tests"
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return root
+	return testenv.Corpus(t)
 }
 
 // article is one line of text/vietnews_test_sample.jsonl.
