@@ -11,20 +11,14 @@ import (
 	"testing"
 
 	"github.com/bantin/bantin/internal/bus"
+	"github.com/bantin/bantin/internal/testenv"
 )
 
 // submitCorpus returns the shared corpus root, skipping without it unless
 // BANTIN_TEST_STRICT=1.
 func submitCorpus(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("BANTIN_CORPUS")
-	if dir == "" {
-		if os.Getenv("BANTIN_TEST_STRICT") == "1" {
-			t.Fatal("BANTIN_CORPUS is not set (the corpus root, e.g. /work/shared/corpus) and BANTIN_TEST_STRICT=1")
-		}
-		t.Skip("set BANTIN_CORPUS to the corpus root (e.g. /work/shared/corpus) to run bantin submit on corpus files")
-	}
-	return dir
+	return testenv.Corpus(t)
 }
 
 // TestSubmitFolderOfCorpusFiles runs `bantin submit DIR` on a folder of

@@ -344,10 +344,7 @@ func TestCorpusAgainstPdftotext(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pdftotext on the corpus")
 	}
-	pdftotext, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext (poppler-utils) not installed")
-	}
+	pdftotext := testenv.Tool(t, "pdftotext", "poppler-utils")
 	files, _ := filepath.Glob(filepath.Join(dir, "vi-*.pdf"))
 	words := regexp.MustCompile(`[\p{L}\p{N}]+`)
 	for _, path := range files {
