@@ -73,55 +73,6 @@ func articleReport(a article) *model.Report {
 	}
 }
 
-// rougeN is the F1 of n-gram overlap (clipped counts) between candidate and
-// reference syllables.
-func rougeN(cand, ref []string, n int) float64 {
-	grams := func(s []string) map[string]int {
-		m := make(map[string]int)
-		for i := 0; i+n <= len(s); i++ {
-			m[strings.Join(s[i:i+n], " ")]++
-		}
-		return m
-	}
-	c, r := grams(cand), grams(ref)
-	var overlap, nc, nr int
-	for g, k := range c {
-		nc += k
-		overlap += min(k, r[g])
-	}
-	for _, k := range r {
-		nr += k
-	}
-	if overlap == 0 {
-		return 0
-	}
-	p, rc := float64(overlap)/float64(nc), float64(overlap)/float64(nr)
-	return 2 * p * rc / (p + rc)
-}
-
-func TestRouge(t *testing.T) {
-	ref := vntext.Syllables("thu ngân sách tăng mạnh")
-	tests := []struct {
-		name string
-		cand string
-		n    int
-		want float64
-	}{
-		{name: "identical unigrams", cand: "thu ngân sách tăng mạnh", n: 1, want: 1},
-		{name: "identical bigrams", cand: "thu ngân sách tăng mạnh", n: 2, want: 1},
-		{name: "disjoint", cand: "chi thường xuyên giảm", n: 1, want: 0},
-		{name: "half", cand: "thu ngân", n: 1, want: 2 * 1 * 0.4 / 1.4},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := rougeN(vntext.Syllables(tt.cand), ref, tt.n)
-			if d := got - tt.want; d > 1e-9 || d < -1e-9 {
-				t.Errorf("rougeN = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestCorpusVietnews(t *testing.T) {
 	arts := loadVietnews(t)
 	s := New(Config{MaxSentences: 3, MaxBullets: 5, Language: "vi"})
@@ -146,10 +97,10 @@ func TestCorpusVietnews(t *testing.T) {
 		ext := vntext.Syllables(d.Summary)
 		sents := vntext.SplitSentences(a.Text)
 		lead := vntext.Syllables(strings.Join(sents[:min(3, len(sents))], " "))
-		r1 += rougeN(ext, ref, 1)
-		r2 += rougeN(ext, ref, 2)
-		l1 += rougeN(lead, ref, 1)
-		l2 += rougeN(lead, ref, 2)
+		r1 += rouge.N(ext, ref, 1)
+		r2 += rouge.N(ext, ref, 2)
+		l1 += rouge.N(lead, ref, 1)
+		l2 += rouge.N(lead, ref, 2)
 		rl += rouge.L(ext, ref)
 		ll += rouge.L(lead, ref)
 		n++

@@ -3,6 +3,8 @@ package rouge
 import (
 	"math"
 	"testing"
+
+	"github.com/bantin/bantin/internal/vntext"
 )
 
 func TestScore(t *testing.T) {
@@ -28,6 +30,29 @@ func TestScore(t *testing.T) {
 				if math.Abs(c.got-c.want) > 1e-9 {
 					t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 				}
+			}
+		})
+	}
+}
+
+func TestN(t *testing.T) {
+	ref := vntext.Syllables("thu ngân sách tăng mạnh")
+	tests := []struct {
+		name string
+		cand string
+		n    int
+		want float64
+	}{
+		{name: "identical unigrams", cand: "thu ngân sách tăng mạnh", n: 1, want: 1},
+		{name: "identical bigrams", cand: "thu ngân sách tăng mạnh", n: 2, want: 1},
+		{name: "disjoint", cand: "chi thường xuyên giảm", n: 1, want: 0},
+		{name: "half", cand: "thu ngân", n: 1, want: 2 * 1 * 0.4 / 1.4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := N(vntext.Syllables(tt.cand), ref, tt.n)
+			if d := got - tt.want; d > 1e-9 || d < -1e-9 {
+				t.Errorf("N = %v, want %v", got, tt.want)
 			}
 		})
 	}
