@@ -294,3 +294,27 @@ func TestPagesEscaping(t *testing.T) {
 		}
 	})
 }
+
+// A digest built on OCR text says so, in its page and its feed entries,
+// naming the pages and the confidence.
+func TestOCRDigestSaysSo(t *testing.T) {
+	x, srv := newServer(t, IndexOptions{})
+	d, _, _ := sampleDigests(t)
+	d.OCR = &model.OCRInfo{Pages: []int{1, 2, 4}, Confidence: 86.6, Engine: "tesseract 5.3.0 vie", DPI: 300}
+	x.Put(d)
+	_, page := get(t, srv.URL+"/digests/"+d.ID)
+	text := htmlText(t, string(page))
+	for _, want := range []string{"Văn bản quét: các trang 1, 2, 4 được nhận dạng bằng OCR", "độ tin cậy 87%", "tesseract 5.3.0 vie"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("digest page lacks %q:\n%s", want, text)
+		}
+	}
+	_, atom := get(t, srv.URL+"/feeds/all.atom")
+	if !strings.Contains(string(atom), "các trang 1, 2, 4 được nhận dạng bằng OCR (độ tin cậy 87%)") {
+		t.Errorf("Atom entry does not say the digest is built on OCR text:\n%s", atom)
+	}
+	_, home := get(t, srv.URL+"/")
+	if !strings.Contains(htmlText(t, string(home)), "OCR") {
+		t.Error("index does not badge the OCR digest")
+	}
+}

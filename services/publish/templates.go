@@ -2,7 +2,9 @@ package publish
 
 import (
 	"embed"
+	"fmt"
 	"html/template"
+	"strings"
 	"time"
 )
 
@@ -24,6 +26,8 @@ func parseTemplates(loc *time.Location) templates {
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		// localtime is how Vietnamese readers write a time: 15:34 01/12/2023.
 		"localtime": func(t time.Time) string { return t.In(loc).Format("15:04 02/01/2006") },
+		// pages names source pages the Vietnamese way: "trang 3", "các trang 1, 2, 5".
+		"pages": pageList,
 	}
 	page := func(name string) *template.Template {
 		return template.Must(template.New(name).Funcs(funcs).
@@ -44,4 +48,16 @@ func parseTemplates(loc *time.Location) templates {
 		daily:    fragment("daily.html"),
 		failure:  fragment("failure.html"),
 	}
+}
+
+// pageList names source pages: "trang 3", "các trang 1, 2, 5".
+func pageList(pages []int) string {
+	if len(pages) == 1 {
+		return fmt.Sprintf("trang %d", pages[0])
+	}
+	parts := make([]string, len(pages))
+	for i, p := range pages {
+		parts[i] = fmt.Sprint(p)
+	}
+	return "các trang " + strings.Join(parts, ", ")
 }
