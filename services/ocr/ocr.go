@@ -133,8 +133,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		}, []string{"outcome"}),
 		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bantin_ocr_pages_total",
-			Help: "Pages OCRed, by outcome (text, empty, failed).",
-		}, []string{"outcome"}),
+			Help: "Pages OCRed, by source site and outcome (text, empty, failed).",
+		}, []string{"site", "outcome"}),
 		pageSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "bantin_ocr_page_seconds",
 			Help:    "Time to render and recognise one page.",
@@ -366,19 +366,19 @@ func (s *Service) ocr(ctx context.Context, msg jetstream.Msg, r *model.Report, l
 			failed = append(failed, n)
 			failures = append(failures, fmt.Sprintf("page %d: OCR failed: %v", n, err))
 			r.Warnings = append(r.Warnings, failures[len(failures)-1])
-			s.pages.WithLabelValues("failed").Inc()
+			s.pages.WithLabelValues(r.Source.Site, "failed").Inc()
 			log.Warn("page OCR failed", "page", fmt.Sprintf("%d/%d", i+1, len(pending)), "pdf_page", n, "err", err, "took", took.Round(time.Millisecond))
 			continue
 		}
 		paras := extract.Paragraphs(pt.Lines, n)
 		if letters(paras) == 0 {
 			empty = append(empty, n)
-			s.pages.WithLabelValues("empty").Inc()
+			s.pages.WithLabelValues(r.Source.Site, "empty").Inc()
 		} else {
 			got[n], conf[n] = paras, pt.Confidence
 			sum += pt.Confidence * float64(pt.Words)
 			words += pt.Words
-			s.pages.WithLabelValues("text").Inc()
+			s.pages.WithLabelValues(r.Source.Site, "text").Inc()
 		}
 		log.Info(fmt.Sprintf("page %d/%d ocr done conf=%.0f", i+1, len(pending), pt.Confidence),
 			"pdf_page", n, "words", pt.Words, "took", took.Round(time.Millisecond))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/model"
@@ -39,10 +40,11 @@ func startBus(t *testing.T) *bus.Bus {
 }
 
 // runWorker runs an OCR worker until the test ends.
-func runWorker(t *testing.T, b *bus.Bus, cfg Config) {
+func runWorker(t *testing.T, b *bus.Bus, cfg Config) *prometheus.Registry {
 	t.Helper()
 	cfg.ShutdownGrace = time.Second
-	s, err := New(cfg, Deps{Bus: b, Log: slog.New(slog.DiscardHandler)})
+	reg := prometheus.NewRegistry()
+	s, err := New(cfg, Deps{Bus: b, Log: slog.New(slog.DiscardHandler), Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +57,7 @@ func runWorker(t *testing.T, b *bus.Bus, cfg Config) {
 			t.Errorf("ocr worker: %v", err)
 		}
 	})
+	return reg
 }
 
 // waitFor polls stream for the last message on subject and decodes it.
@@ -131,7 +134,7 @@ func TestScannedDecreeBecomesDigestWithOCRInfo(t *testing.T) {
 		t.Errorf("OCR job pages = %v, want [1]", job.OCRPending)
 	}
 
-	runWorker(t, b, Config{})
+	reg := runWorker(t, b, Config{})
 	sum, err := summarize.New(summarize.Config{ShutdownGrace: time.Second}, summarize.Deps{Bus: b, Summarizer: extractive.New(extractive.Config{}), Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +166,35 @@ func TestScannedDecreeBecomesDigestWithOCRInfo(t *testing.T) {
 	if !strings.Contains(text, "Cần Thơ") && !strings.Contains(text, "Ủy ban nhân dân") {
 		t.Errorf("digest does not read like the decree:\n%s", text)
 	}
+	// Operators see OCR pages per source.
+	if got := counterValue(t, reg, "bantin_ocr_pages_total", map[string]string{"site": "chinhphu.vn", "outcome": "text"}); got != 1 {
+		t.Errorf("bantin_ocr_pages_total{site=chinhphu.vn,outcome=text} = %v, want 1", got)
+	}
 	consumerSettled(t, b)
+}
+
+// counterValue reads one counter of reg by name and labels.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 func TestMissingTesseractDeadLettersScan(t *testing.T) {
