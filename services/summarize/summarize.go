@@ -267,11 +267,12 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
-	// Keep the message ours while a slow backend works, and while it
-	// waits for a summarising slot.
-	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	stop := s.settle.KeepAlive(tctx, msg)
-	d, err := s.summarize(tctx, &r)
+	// Keep the message ours while it waits for a summarising slot and
+	// while a slow backend works; Timeout starts once it has the slot, so
+	// waiting behind slow reports never counts as a failed attempt.
+	kctx, cancel := context.WithCancel(ctx)
+	stop := s.settle.KeepAlive(kctx, msg)
+	d, err := s.summarize(ctx, &r)
 	stop()
 	cancel()
 	if err != nil {
@@ -316,12 +317,15 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 	log.Info("digest published", "digest_id", d.ID, "bullets", len(d.Bullets), "figures", len(d.Figures), "took", time.Since(start).Round(time.Millisecond))
 }
 
-// summarize runs the backend on r once one of the Concurrency slots is free.
+// summarize runs the backend on r, within Timeout, once one of the
+// Concurrency slots is free.
 func (s *Service) summarize(ctx context.Context, r *model.Report) (*model.Digest, error) {
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
-		return s.sum.Summarize(ctx, r)
+		tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+		defer cancel()
+		return s.sum.Summarize(tctx, r)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for a summarising slot: %w", ctx.Err())
 	}
