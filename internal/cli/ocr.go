@@ -23,7 +23,7 @@ func ocrFlags(fs *flag.FlagSet, o *options) {
 	c := &o.ocr
 	fs.IntVar(&c.dpi, "ocr-dpi", ocr.DefaultDPI, "resolution scanned pages are rendered at for OCR (higher reads small print better, slower)")
 	fs.StringVar(&c.lang, "ocr-lang", ocr.DefaultLang, "tesseract language(s), e.g. vie or vie+eng (Debian package tesseract-ocr-<lang>)")
-	fs.IntVar(&c.concurrency, "ocr-concurrency", ocr.DefaultConcurrency, "reports one OCR worker reads at once (about one per CPU core)")
+	fs.IntVar(&c.concurrency, "ocr-concurrency", ocr.DefaultConcurrency, "reports one OCR worker reads at once; 0 means one per CPU core")
 	fs.IntVar(&c.threads, "ocr-threads", ocr.DefaultThreads, "threads of one tesseract process (OMP_THREAD_LIMIT); -1 leaves tesseract's default")
 	fs.DurationVar(&c.pageTimeout, "ocr-page-timeout", ocr.DefaultPageTimeout, "deadline of rendering and recognising one page")
 }

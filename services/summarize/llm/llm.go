@@ -240,7 +240,10 @@ func New(cfg Config, deps Deps) (*Summarizer, error) {
 		s.rpm = rate.NewLimiter(rate.Limit(float64(max(1, cfg.RequestsPerMinute-burst))/60), burst)
 	}
 	if cfg.TokensPerMinute > 0 {
-		s.tpm = rate.NewLimiter(rate.Limit(float64(cfg.TokensPerMinute)/60), cfg.TokensPerMinute)
+		// As for requests: the burst (a quarter of the minute's tokens, so
+		// one large prompt can pass) plus the refill of 60 s is the budget.
+		burst := max(1, cfg.TokensPerMinute/4)
+		s.tpm = rate.NewLimiter(rate.Limit(float64(max(1, cfg.TokensPerMinute-burst))/60), burst)
 	}
 	if deps.Registry != nil {
 		for _, c := range []prometheus.Collector{s.m.calls, s.m.tokens, s.m.cacheHits, s.m.retries, s.m.outcomes, s.m.latency} {
