@@ -56,6 +56,7 @@ type Document struct {
 	firstErr  error
 	unmapped  int
 	encrypted bool
+	bombs     []int // pages skipped as likely PDF bombs (checkContent)
 }
 
 // Text returns the paragraphs joined by blank lines.

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"context"
 	"math"
 	"slices"
 	"sort"
@@ -86,12 +87,15 @@ type gstate struct {
 
 // pageWalker interprets a page's content streams and collects its glyphs.
 type pageWalker struct {
+	ctx      context.Context
 	fonts    fontCache
 	glyphs   []glyph
 	forms    int
 	open     []string // Form XObjects being interpreted, to refuse cycles
 	full     bool     // glyph limit reached
 	unmapped int      // glyphs without a Unicode mapping
+	budget   int64    // decompressed content bytes left for the page
+	refused  error    // why a content stream was skipped (checkContent)
 }
 
 // walk interprets one content stream (the page's, or a Form XObject's)
@@ -113,6 +117,12 @@ func (w *pageWalker) walk(content, resources pdf.Value, start gstate, depth int)
 		tm = w.show(g, tm, s)
 	}
 
+	if err := checkContent(w.ctx, content, &w.budget); err != nil {
+		if w.refused == nil {
+			w.refused = err
+		}
+		return
+	}
 	pdf.Interpret(content, func(stk *pdf.Stack, op string) {
 		n := stk.Len()
 		args := make([]pdf.Value, n)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -198,7 +199,8 @@ func runTool(ctx context.Context, data []byte, exe string, args ...string) ([]by
 	cmd := exec.CommandContext(ctx, exe, args...)
 	var out limitedBuffer
 	out.limit = maxToolOutput
-	var stderr bytes.Buffer
+	var stderr limitedBuffer // poppler writes a line per bad operand: hundreds of MiB for a PDF bomb
+	stderr.limit = 64 << 10
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	cmd.WaitDelay = time.Second
 	if err := cmd.Run(); err != nil {
@@ -225,6 +227,13 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 		b.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// ReadFrom reads r to its end through Write, so that the limit holds:
+// os/exec copies a child's output with io.Copy, which would otherwise use
+// the embedded bytes.Buffer's ReadFrom and grow without bound.
+func (b *limitedBuffer) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{b}, r)
 }
 
 // pdftotextPages runs pdftotext over pages first to last and returns each
@@ -274,6 +283,10 @@ func withPdftotext(ctx context.Context, data []byte, exe string, doc *Document, 
 		}
 		d.assemble()
 		return d, nil
+	}
+	if len(doc.bombs) > 0 {
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf("pdftotext not run: page %s looks like a PDF bomb", pageRanges(doc.bombs)))
+		return doc, nil
 	}
 	var redo []int
 	for _, pi := range doc.PageInfo {

@@ -116,9 +116,12 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 			return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", i+1, len(pages), err)
 		}
 		n := i + 1
-		lines, bad, err := pageLines(p, fonts)
+		lines, bad, err := pageLines(ctx, p, fonts)
 		unmapped += bad
 		badGlyphs[i] = bad
+		if errors.Is(err, errBomb) {
+			doc.bombs = append(doc.bombs, n)
+		}
 		if err != nil {
 			if len(lines) == 0 {
 				doc.FailedPages = append(doc.FailedPages, n)
@@ -255,8 +258,8 @@ func safe[T any](f func() T) (v T) {
 // pageLines lays out the text of one page as lines and counts the
 // characters that have no Unicode mapping. On a parser panic it returns
 // the error together with whatever text was read before it.
-func pageLines(p pdf.Page, fonts fontCache) (lines []string, unmapped int, err error) {
-	w := &pageWalker{fonts: fonts}
+func pageLines(ctx context.Context, p pdf.Page, fonts fontCache) (lines []string, unmapped int, err error) {
+	w := &pageWalker{ctx: ctx, fonts: fonts, budget: maxPageContent}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -270,6 +273,9 @@ func pageLines(p pdf.Page, fonts fontCache) (lines []string, unmapped int, err e
 	w.walk(contents, p.Resources(), gstate{ctm: identity, th: 1}, 0)
 	if w.full {
 		err = fmt.Errorf("more than %d characters on the page; the rest is skipped", maxGlyphsPerPage)
+	}
+	if w.refused != nil {
+		err = w.refused
 	}
 	return pageText(w.glyphs), w.unmapped, err
 }
