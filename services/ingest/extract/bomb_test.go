@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -185,4 +186,26 @@ func TestIsolatedPDFBomb(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLimitedBufferHoldsItsLimit copies a child's 10 MB of output into a
+// limitedBuffer of 1 KiB as os/exec does (io.Copy, which prefers a
+// ReaderFrom): the embedded bytes.Buffer's ReadFrom used to take it all.
+func TestLimitedBufferHoldsItsLimit(t *testing.T) {
+	var out limitedBuffer
+	out.limit = 1 << 10
+	n, err := io.Copy(&out, io.LimitReader(zeroReader{}, 10<<20))
+	if err != nil || n != 10<<20 {
+		t.Fatalf("copied %d, %v; want all 10 MiB consumed", n, err)
+	}
+	if out.Len() != 1<<10 {
+		t.Errorf("kept %d bytes; want the first %d", out.Len(), 1<<10)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

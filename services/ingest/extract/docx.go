@@ -18,6 +18,11 @@ import (
 const (
 	maxDocxXML     = 64 << 20 // word/document.xml, uncompressed
 	maxDocxCoreXML = 1 << 20  // docProps/core.xml
+	// maxDocxDepth bounds element nesting in word/document.xml: Word nests
+	// a few dozen deep (tables in text boxes in tables); 100,000 nested
+	// elements cost the decoder and the open paragraphs and cells memory in
+	// proportion.
+	maxDocxDepth = 1_000
 )
 
 // DOCX extracts the text of a Word (Office Open XML) document: its body
@@ -98,6 +103,7 @@ func docxParagraphs(ctx context.Context, data []byte) ([]model.Paragraph, error)
 		inText   bool
 		skip     int // depth inside w:delText, w:instrText, mc:Fallback
 		tokens   int
+		depth    int // open elements
 		emitPara = func(s string) {
 			if s = Normalize(strings.ReplaceAll(s, "\n", " ")); s != "" {
 				out = append(out, model.Paragraph{Text: s})
@@ -119,6 +125,9 @@ func docxParagraphs(ctx context.Context, data []byte) ([]model.Paragraph, error)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if depth++; depth > maxDocxDepth {
+				return nil, fmt.Errorf("extracting docx: %w: word/document.xml nests elements more than %d deep; a Word document nests a few dozen (a hostile file?)", ErrUnsupported, maxDocxDepth)
+			}
 			if skip > 0 || t.Name.Space == mc && t.Name.Local == "Fallback" ||
 				t.Name.Space == w && (t.Name.Local == "delText" || t.Name.Local == "instrText") {
 				skip++
@@ -146,6 +155,7 @@ func docxParagraphs(ctx context.Context, data []byte) ([]model.Paragraph, error)
 				cell = append(cell, &strings.Builder{})
 			}
 		case xml.EndElement:
+			depth--
 			if skip > 0 {
 				skip--
 				continue
