@@ -134,6 +134,7 @@ func (s *Summarizer) complete(ctx context.Context, system, user string) (callRes
 			return callResult{}, ctx.Err()
 		}
 		resp, err := s.client.CreateChatCompletion(cctx, req)
+		err = redactKey(err, s.cfg.APIKey)
 		<-s.sem
 		timedOut := errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		cancel()
@@ -335,3 +336,22 @@ const digestSchema = `{
 
 // formatState is the current response format, shared by concurrent calls.
 type formatState = atomic.Int32
+
+// redactKey hides the API key in err's text: a proxy or a local server may
+// echo the key in its error message, and the message goes to logs, dead
+// letters and the public /failures page. The original error stays
+// reachable with errors.As, for classifying it.
+func redactKey(err error, key string) error {
+	if err == nil || len(key) < 4 || !strings.Contains(err.Error(), key) {
+		return err
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), key, "[redacted]"), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -509,3 +509,30 @@ func TestChunksArePageAligned(t *testing.T) {
 		t.Errorf("chunks end at page %d", next-1)
 	}
 }
+
+// A proxy that echoes the key in its error message must not get the key
+// into the error, which goes to logs, dead letters and /failures.
+func TestErrorsNeverCarryTheKey(t *testing.T) {
+	const key = "sk-bantin-test-0123456789abcdef"
+	echo := func(r llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Status: 401, Err: &llmtest.APIError{
+			Message: "key " + r.Header.Get("Authorization") + " is not valid", Type: "invalid_request_error", Code: "invalid_api_key"}}
+	}
+	srv := llmtest.New(echo, llmtest.Options{})
+	defer srv.Close()
+	s := newSummarizer(t, srv, Config{APIKey: key}, nil)
+	_, err := s.Summarize(context.Background(), loadReport(t))
+	var perm *summarize.PermanentError
+	if !errors.As(err, &perm) || perm.Reason != "llm_unauthorized" {
+		t.Fatalf("err %v, want a permanent llm_unauthorized error (classification must survive redaction)", err)
+	}
+	if strings.Contains(err.Error(), key) {
+		t.Fatalf("the error carries the API key: %v", err)
+	}
+	if !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("the error lost the server's message instead of redacting it: %v", err)
+	}
+	if srv.Count() != 1 || !strings.Contains(srv.Requests()[0].Header.Get("Authorization"), key) {
+		t.Errorf("the key did not reach the server as a bearer token")
+	}
+}
