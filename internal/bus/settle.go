@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -85,4 +87,49 @@ func (s *Settler) Terminate(ctx context.Context, msg jetstream.Msg, dl model.Dea
 	}
 	_ = msg.TermWithReason(dl.Reason)
 	s.Outcomes.WithLabelValues("dead").Inc()
+}
+
+// Job is one report message a worker has taken on.
+type Job struct {
+	Report   model.Report
+	Attempts int
+	// Dead is this job's dead letter, filled in but for Reason and Error.
+	Dead model.DeadLetter
+	Log  *slog.Logger
+}
+
+// Begin decodes a report message for stage and settles what needs no work:
+// a message that is not a report of a known schema is terminated at once
+// (poison, never retried), a report that already has its digest is acked
+// ("skipped"), and a report whose text cannot be loaded is retried. It
+// returns nil when msg is settled, else the job to work on.
+func (s *Settler) Begin(ctx context.Context, msg jetstream.Msg, stage string) *Job {
+	attempts := 1
+	var seq uint64
+	if meta, err := msg.Metadata(); err == nil {
+		attempts = int(meta.NumDelivered)
+		seq = meta.Sequence.Stream
+	}
+	var r model.Report
+	if err := json.Unmarshal(msg.Data(), &r); err != nil || r.ID == "" || r.SchemaVersion > model.SchemaVersion {
+		reason := fmt.Sprintf("not a report of schema_version ≤ %d", model.SchemaVersion)
+		if err != nil {
+			reason = fmt.Sprintf("decoding report: %v", err)
+		}
+		s.Terminate(ctx, msg, model.DeadLetter{Stage: stage, Reason: "poison", Error: reason, Subject: msg.Subject(), Sequence: seq, Attempts: attempts})
+		return nil
+	}
+	log := s.Log.With("report_id", r.ID, "attempt", attempts)
+	dl := model.DeadLetter{Stage: stage, ReportID: r.ID, Name: r.Title(), Source: r.Source, Subject: msg.Subject(), Sequence: seq, Attempts: attempts}
+	if id, ok, err := s.Bus.DigestedID(ctx, r.ID); err == nil && ok {
+		log.Info("report already digested; skipping", "digest_id", id)
+		s.Ack(msg, log)
+		s.Outcomes.WithLabelValues("skipped").Inc()
+		return nil
+	}
+	if err := s.Bus.LoadText(ctx, &r); err != nil {
+		s.Retry(ctx, msg, dl, attempts, fmt.Errorf("loading report text: %w", err), log)
+		return nil
+	}
+	return &Job{Report: r, Attempts: attempts, Dead: dl, Log: log}
 }

@@ -6,7 +6,6 @@ package summarize
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -237,35 +236,11 @@ func (s *Service) next(ctx context.Context, cons jetstream.Consumer) (jetstream.
 // handle maps one message's outcome to Ack, Nak or Term.
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 	start := time.Now()
-	meta, _ := msg.Metadata()
-	attempts := 1
-	var seq uint64
-	if meta != nil {
-		attempts = int(meta.NumDelivered)
-		seq = meta.Sequence.Stream
-	}
-	var r model.Report
-	if err := json.Unmarshal(msg.Data(), &r); err != nil || r.ID == "" || r.SchemaVersion > model.SchemaVersion {
-		reason := fmt.Sprintf("not a report of schema_version ≤ %d", model.SchemaVersion)
-		if err != nil {
-			reason = fmt.Sprintf("decoding report: %v", err)
-		}
-		s.settle.Terminate(ctx, msg, model.DeadLetter{Stage: "summarize", Reason: "poison", Error: reason, Subject: msg.Subject(), Sequence: seq, Attempts: attempts})
+	job := s.settle.Begin(ctx, msg, "summarize")
+	if job == nil {
 		return
 	}
-	log := s.log.With("report_id", r.ID, "attempt", attempts)
-	dl := model.DeadLetter{Stage: "summarize", ReportID: r.ID, Name: r.Title(), Source: r.Source, Subject: msg.Subject(), Sequence: seq, Attempts: attempts}
-
-	if id, ok, err := s.bus.DigestedID(ctx, r.ID); err == nil && ok {
-		log.Info("report already digested; skipping", "digest_id", id)
-		s.settle.Ack(msg, log)
-		s.handled.WithLabelValues("skipped").Inc()
-		return
-	}
-	if err := s.bus.LoadText(ctx, &r); err != nil {
-		s.settle.Retry(ctx, msg, dl, attempts, fmt.Errorf("loading report text: %w", err), log)
-		return
-	}
+	r, dl, attempts, log := job.Report, job.Dead, job.Attempts, job.Log
 
 	// Keep the message ours while it waits for a summarising slot and
 	// while a slow backend works; Timeout starts once it has the slot, so
