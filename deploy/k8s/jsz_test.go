@@ -120,7 +120,17 @@ func TestScaledObjectsSeeConsumerLag(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				lag, found := kedaLag(t, ns.MonitorAddr().String(), tr["account"], tr["stream"], tr["consumer"])
+				// The server updates a consumer's counts just after a publish or
+				// an ack is acknowledged; KEDA polls, so the test polls too.
+				waitLag := func(want int64) (int64, bool) {
+					lag, found := kedaLag(t, ns.MonitorAddr().String(), tr["account"], tr["stream"], tr["consumer"])
+					for deadline := time.Now().Add(3 * time.Second); found && lag != want && time.Now().Before(deadline); {
+						time.Sleep(50 * time.Millisecond)
+						lag, found = kedaLag(t, ns.MonitorAddr().String(), tr["account"], tr["stream"], tr["consumer"])
+					}
+					return lag, found
+				}
+				lag, found := waitLag(queued)
 				if !found {
 					t.Fatalf("KEDA would find no consumer %q on stream %q in account %q: it would fall back to the stream's last sequence and scale without bound", tr["consumer"], tr["stream"], tr["account"])
 				}
@@ -139,7 +149,7 @@ func TestScaledObjectsSeeConsumerLag(t *testing.T) {
 				if len(got) != inFlight {
 					t.Fatalf("fetched %d messages; want %d", len(got), inFlight)
 				}
-				if lag, _ := kedaLag(t, ns.MonitorAddr().String(), tr["account"], tr["stream"], tr["consumer"]); lag != queued {
+				if lag, _ := waitLag(queued); lag != queued {
 					t.Errorf("lag with %d in flight = %d; want %d (pending + ack pending)", inFlight, lag, queued)
 				}
 				for _, m := range got {
@@ -147,7 +157,7 @@ func TestScaledObjectsSeeConsumerLag(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if lag, _ := kedaLag(t, ns.MonitorAddr().String(), tr["account"], tr["stream"], tr["consumer"]); lag != queued-inFlight {
+				if lag, _ := waitLag(queued - inFlight); lag != queued-inFlight {
 					t.Errorf("lag after %d acks = %d; want %d", inFlight, lag, queued-inFlight)
 				}
 			})
