@@ -6,9 +6,12 @@
 package testenv
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -48,4 +51,41 @@ func Tool(t testing.TB, name, debianPackage string) string {
 		Skip(t, "%s not found: install the Debian package %s", name, debianPackage)
 	}
 	return p
+}
+
+// Article is one Vietnamese news article of the corpus with the summary
+// its newspaper wrote (text/vietnews_test_sample.jsonl).
+type Article struct {
+	ID      string `json:"id"`
+	Title   string `json:"title"`
+	Text    string `json:"text"`
+	Summary string `json:"summary"`
+}
+
+// Vietnews returns the corpus's 150 article/summary pairs, or skips.
+func Vietnews(t testing.TB) []Article {
+	t.Helper()
+	path := filepath.Join(Corpus(t), "text", "vietnews_test_sample.jsonl")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("opening corpus: %v", err)
+	}
+	defer f.Close()
+	var out []Article
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var a Article
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("%s line %d: %v", path, len(out)+1, err)
+		}
+		out = append(out, a)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	if len(out) != 150 {
+		t.Fatalf("%s: %d articles, want 150", path, len(out))
+	}
+	return out
 }

@@ -1,12 +1,8 @@
 package extractive
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,48 +13,10 @@ import (
 	"github.com/bantin/bantin/services/summarize/rouge"
 )
 
-// corpusRoot returns the shared test corpus named by BANTIN_CORPUS. Without
-// it the test is skipped, or fails when BANTIN_TEST_STRICT=1 so that CI
-// cannot pass by skipping.
-func corpusRoot(t *testing.T) string {
-	t.Helper()
-	return testenv.Corpus(t)
-}
-
 // article is one line of text/vietnews_test_sample.jsonl.
-type article struct {
-	ID      string `json:"id"`
-	Title   string `json:"title"`
-	Text    string `json:"text"`
-	Summary string `json:"summary"`
-}
+type article = testenv.Article
 
-func loadVietnews(t *testing.T) []article {
-	t.Helper()
-	path := filepath.Join(corpusRoot(t), "text", "vietnews_test_sample.jsonl")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("opening corpus: %v", err)
-	}
-	defer f.Close()
-	var out []article
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var a article
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatalf("%s line %d: %v", path, len(out)+1, err)
-		}
-		out = append(out, a)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("reading %s: %v", path, err)
-	}
-	if len(out) != 150 {
-		t.Fatalf("%s: %d articles, want 150", path, len(out))
-	}
-	return out
-}
+func loadVietnews(t *testing.T) []article { return testenv.Vietnews(t) }
 
 // articleReport wraps a news article as a report, the way ingest would for
 // an article body: one paragraph, no pages.
