@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,36 +219,9 @@ func TestClusterLeaderLoss(t *testing.T) {
 	// Push the reports with four uploaders; a publish that fails while the
 	// cluster elects a leader is retried with the same bytes (same id).
 	start := time.Now()
-	runID := fmt.Sprintf("cluster-%d", start.UnixNano())
-	var next, retries atomic.Int64
-	outcomes := sync.Map{}
-	var pushers sync.WaitGroup
-	for range 4 {
-		pushers.Add(1)
-		go func() {
-			defer pushers.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				raw := reportText(runID, i)
-				for attempt := 0; ; attempt++ {
-					res := ing.IngestBytes(ctx, raw, model.Source{Site: "cluster.test", AttachmentName: fmt.Sprintf("bao-cao-%04d.txt", i)})
-					if res.Outcome == ingest.OutcomeQueued || res.Outcome == ingest.OutcomeDuplicate {
-						outcomes.Store(i, res.Outcome)
-						break
-					}
-					if ctx.Err() != nil || attempt > 200 {
-						t.Errorf("report %d not queued: %+v", i, res)
-						return
-					}
-					retries.Add(1)
-					time.Sleep(100 * time.Millisecond)
-				}
-			}
-		}()
-	}
+	up := &uploads{n: n, workers: 4, runID: fmt.Sprintf("cluster-%d", start.UnixNano()), site: "cluster.test",
+		retryDelay: 100 * time.Millisecond, maxRetries: 200}
+	up.start(ctx, t, ing)
 
 	// Once a third of the digests are out, kill the node leading REPORTS.
 	digestsOut := func() int {
@@ -295,7 +267,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 	cl.start(victim)
 	t.Logf("restarted %s after %s", leader, time.Since(killedAt).Round(time.Millisecond))
 
-	pushers.Wait()
+	up.wait()
 	if !waitFor(3*time.Minute, func() bool { return digestsOut() >= n }) {
 		t.Errorf("%d of %d digests after 3 minutes", digestsOut(), n)
 	}
@@ -345,7 +317,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 	record(t, figures{Scenario: "cluster: REPORTS leader killed and restarted", ReportsIn: n, DigestsOut: len(perID),
 		Duplicates: dups + hookDups, Losses: losses, RecoveryS: recovery.Seconds(), TotalS: total.Seconds(),
 		PeakRSSMiB: peakRSSMiB("self"),
-		Note:       fmt.Sprintf("3 nodes in-process, R3; killed %s at %d digests; %d upload retries; webhook %d/%d, last push %.1fs after the last digest", leader, atKill, retries.Load(), hookTotal, hookDistinct, hookLag.Seconds())})
+		Note:       fmt.Sprintf("3 nodes in-process, R3; killed %s at %d digests; %d upload retries; webhook %d/%d, last push %.1fs after the last digest", leader, atKill, up.retries.Load(), hookTotal, hookDistinct, hookLag.Seconds())})
 	cancel()
 	wg.Wait()
 }

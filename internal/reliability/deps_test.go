@@ -547,44 +547,14 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	}
 
 	start := time.Now()
-	runID := fmt.Sprintf("nats-restart-%d", start.UnixNano())
-	var next, queued, retries atomic.Int64
-	var idsMu sync.Mutex
-	ids := map[string]bool{}
-	var pushers sync.WaitGroup
-	for range 2 {
-		pushers.Add(1)
-		go func() {
-			defer pushers.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				raw := reportText(runID, i)
-				for attempt := 0; ; attempt++ {
-					res := ing.IngestBytes(ctx, raw, model.Source{Site: "restart.test", AttachmentName: fmt.Sprintf("bao-cao-%04d.txt", i)})
-					if res.Outcome == ingest.OutcomeQueued || res.Outcome == ingest.OutcomeDuplicate {
-						idsMu.Lock()
-						ids[res.ReportID] = true
-						idsMu.Unlock()
-						queued.Add(1)
-						break
-					}
-					if res.Reason != "store_failed" && res.Reason != "publish_failed" || attempt > 100 || ctx.Err() != nil {
-						t.Errorf("report %d not queued: %+v", i, res)
-						return
-					}
-					retries.Add(1)
-					time.Sleep(200 * time.Millisecond)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
-	}
+	up := &uploads{n: n, workers: 2, runID: fmt.Sprintf("nats-restart-%d", start.UnixNano()), site: "restart.test",
+		retryDelay: 200 * time.Millisecond, maxRetries: 100, pace: 5 * time.Millisecond,
+		// Only NATS being away may fail an upload; anything else is a bug.
+		retryable: func(res ingest.Result) bool { return res.Reason == "store_failed" || res.Reason == "publish_failed" }}
+	up.start(ctx, t, ing)
 
-	if !waitFor(time.Minute, func() bool { return queued.Load() >= int64(n/3) }) {
-		t.Fatalf("only %d reports queued before the fault", queued.Load())
+	if !waitFor(time.Minute, func() bool { return up.queued.Load() >= int64(n/3) }) {
+		t.Fatalf("only %d reports queued before the fault", up.queued.Load())
 	}
 	atStop := streamMsgs(ctx, bCheck, model.StreamDigests)
 	stoppedAt := time.Now()
@@ -597,7 +567,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	ns = embeddedNATS(t, addr, store)
 	nsMu.Unlock()
 	restartedAt := time.Now()
-	t.Logf("nats-server stopped at %d queued, %d digests; back after %s", queued.Load(), atStop, restartedAt.Sub(stoppedAt).Round(time.Millisecond))
+	t.Logf("nats-server stopped at %d queued, %d digests; back after %s", up.queued.Load(), atStop, restartedAt.Sub(stoppedAt).Round(time.Millisecond))
 
 	// Recovery: digests flow again after the restart.
 	var recovery time.Duration
@@ -606,7 +576,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	} else {
 		t.Errorf("no digest within a minute of the restart")
 	}
-	pushers.Wait()
+	up.wait()
 	if !waitFor(2*time.Minute, func() bool { return streamMsgs(ctx, bCheck, model.StreamDigests) >= n && summarizeIdle(ctx, bCheck) }) {
 		t.Errorf("%d of %d digests after 2 minutes", streamMsgs(ctx, bCheck, model.StreamDigests), n)
 	}
@@ -617,13 +587,13 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 		perReport[d.ReportID]++
 	}
 	dups, losses := len(digests)-len(perReport), 0
-	for id := range ids {
+	for id := range up.ids {
 		if perReport[id] == 0 {
 			losses++
 		}
 	}
-	if len(ids) != n || len(digests) != n || dups != 0 || losses != 0 {
-		t.Errorf("%d reports queued, %d digests for %d reports: duplicates %d, losses %d; want %d once each", len(ids), len(digests), len(perReport), dups, losses, n)
+	if len(up.ids) != n || len(digests) != n || dups != 0 || losses != 0 {
+		t.Errorf("%d reports queued, %d digests for %d reports: duplicates %d, losses %d; want %d once each", len(up.ids), len(digests), len(perReport), dups, losses, n)
 	}
 	if dl := streamMsgs(ctx, bCheck, model.StreamDeadLetter); dl != 0 {
 		t.Errorf("%d dead letters, want none", dl)
@@ -633,5 +603,5 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	}
 	record(t, figures{Scenario: "single nats-server (file store) shut down under load and restarted 1 s later on the same port and store", ReportsIn: n, DigestsOut: len(perReport),
 		Duplicates: dups, Losses: losses, RecoveryS: recovery.Seconds(), TotalS: total.Seconds(), PeakRSSMiB: peakRSSMiB("self"),
-		Note: fmt.Sprintf("stopped at %d digests; %d upload retries by the caller", atStop, retries.Load())})
+		Note: fmt.Sprintf("stopped at %d digests; %d upload retries by the caller", atStop, up.retries.Load())})
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/model"
+	"github.com/bantin/bantin/services/ingest"
 )
 
 // freeAddr returns a loopback address whose port was free a moment ago.
@@ -243,3 +245,61 @@ func reportCount(n, short int) int {
 	}
 	return n
 }
+
+// uploads pushes n generated reports through ing with several uploaders,
+// as newsroom clients do: an upload that fails while NATS recovers is
+// retried with the same bytes (so the same report id) after retryDelay.
+type uploads struct {
+	n, workers int
+	runID      string
+	site       string
+	retryDelay time.Duration
+	maxRetries int
+	// pace is a pause between reports of one uploader.
+	pace time.Duration
+	// retryable says which failed results may be retried; nil: all.
+	retryable func(ingest.Result) bool
+
+	queued, retries atomic.Int64
+	mu              sync.Mutex
+	ids             map[string]bool
+	wg              sync.WaitGroup
+}
+
+// start begins the uploads; wait waits for them.
+func (u *uploads) start(ctx context.Context, t *testing.T, ing *ingest.Service) {
+	u.ids = map[string]bool{}
+	var next atomic.Int64
+	for range u.workers {
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= u.n {
+					return
+				}
+				raw := reportText(u.runID, i)
+				for attempt := 0; ; attempt++ {
+					res := ing.IngestBytes(ctx, raw, model.Source{Site: u.site, AttachmentName: fmt.Sprintf("bao-cao-%04d.txt", i)})
+					if res.Outcome == ingest.OutcomeQueued || res.Outcome == ingest.OutcomeDuplicate {
+						u.mu.Lock()
+						u.ids[res.ReportID] = true
+						u.mu.Unlock()
+						u.queued.Add(1)
+						break
+					}
+					if u.retryable != nil && !u.retryable(res) || attempt > u.maxRetries || ctx.Err() != nil {
+						t.Errorf("report %d not queued: %+v", i, res)
+						return
+					}
+					u.retries.Add(1)
+					time.Sleep(u.retryDelay)
+				}
+				time.Sleep(u.pace)
+			}
+		}()
+	}
+}
+
+func (u *uploads) wait() { u.wg.Wait() }
