@@ -14,6 +14,7 @@ type background struct {
 	poller *poller
 	events *prometheus.CounterVec
 	bytes  *prometheus.CounterVec
+	delays *prometheus.GaugeVec
 }
 
 // initBackground sets up polling and the per-source metrics.
@@ -23,8 +24,13 @@ func (s *Service) initBackground(reg prometheus.Registerer) error {
 			return fmt.Errorf("source %s: %w", s.cfg.Sources[i].Name, err)
 		}
 	}
+	delays := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bantin_ingest_crawl_delay_seconds",
+		Help: "The robots.txt Crawl-delay in force per host (after the 60 s cap), by host; 0: none.",
+	}, []string{"host"})
 	bg := &background{
-		poller: &poller{s: s, robots: newRobotsCache(s.reader.fetch, "bantin")},
+		poller: &poller{s: s, robots: newRobotsCache(s.reader.fetch, "bantin", s.log, delays)},
+		delays: delays,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bantin_ingest_source_events_total",
 			Help: "What polling a source did, by source and event: fetched (200), unchanged (304 or same bytes), new (reports ingested), failed, robots_skipped.",
@@ -35,7 +41,7 @@ func (s *Service) initBackground(reg prometheus.Registerer) error {
 		}, []string{"source"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{bg.events, bg.bytes} {
+		for _, c := range []prometheus.Collector{bg.events, bg.bytes, bg.delays} {
 			if err := reg.Register(c); err != nil {
 				return fmt.Errorf("registering ingest source metrics: %w", err)
 			}

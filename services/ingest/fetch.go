@@ -62,10 +62,69 @@ type fetcher struct {
 	hosts       map[string]*hostSlot
 }
 
-// hostSlot is the politeness state of one host.
+// hostSlot is the politeness state of one host: the configured rate and
+// concurrency, and the host's robots.txt Crawl-delay. Both apply, so the
+// stricter wins.
 type hostSlot struct {
 	limiter *rate.Limiter
 	sem     chan struct{}
+	// turn lets one request at a time through while a Crawl-delay is set.
+	turn chan struct{}
+
+	mu sync.Mutex
+	// delay is the Crawl-delay: a request starts no sooner than delay
+	// after the previous one to the host ended. 0: none.
+	delay time.Duration
+	// lastEnd is when the last request to the host ended.
+	lastEnd time.Time
+}
+
+// enter waits until a request to the host may start and returns the
+// function that ends it.
+func (s *hostSlot) enter(ctx context.Context) (func(), error) {
+	if err := s.limiter.Wait(ctx); err != nil {
+		return nil, fmt.Errorf("waiting for the per-host rate limit: %w", err)
+	}
+	s.mu.Lock()
+	serial := s.delay > 0
+	s.mu.Unlock()
+	if serial {
+		select {
+		case s.turn <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the host's robots.txt Crawl-delay: %w", ctx.Err())
+		}
+		s.mu.Lock()
+		wait := time.Until(s.lastEnd.Add(s.delay))
+		s.mu.Unlock()
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				<-s.turn
+				return nil, fmt.Errorf("waiting for the host's robots.txt Crawl-delay: %w", ctx.Err())
+			}
+		}
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		if serial {
+			<-s.turn
+		}
+		return nil, ctx.Err()
+	}
+	return func() {
+		<-s.sem
+		s.mu.Lock()
+		s.lastEnd = time.Now()
+		s.mu.Unlock()
+		if serial {
+			<-s.turn
+		}
+	}, nil
 }
 
 func newFetcher(cfg Config) *fetcher {
@@ -125,10 +184,26 @@ func (f *fetcher) slot(host string) *hostSlot {
 	s := f.hosts[host]
 	if s == nil {
 		burst := max(1, int(f.rate))
-		s = &hostSlot{limiter: rate.NewLimiter(f.rate, burst), sem: make(chan struct{}, f.concurrency)}
+		s = &hostSlot{limiter: rate.NewLimiter(f.rate, burst), sem: make(chan struct{}, f.concurrency), turn: make(chan struct{}, 1)}
 		f.hosts[host] = s
 	}
 	return s
+}
+
+// setCrawlDelay sets host's robots.txt Crawl-delay (0 for none).
+func (f *fetcher) setCrawlDelay(host string, d time.Duration) {
+	s := f.slot(host)
+	s.mu.Lock()
+	s.delay = max(d, 0)
+	s.mu.Unlock()
+}
+
+// crawlDelay returns the Crawl-delay in force for host.
+func (f *fetcher) crawlDelay(host string) time.Duration {
+	s := f.slot(host)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delay
 }
 
 // get downloads rawURL once.
@@ -196,16 +271,11 @@ func retryable(err error) bool {
 // once makes one request, within the host's rate and concurrency limits.
 func (f *fetcher) once(ctx context.Context, u *url.URL, v validators) (*fetched, time.Duration, error) {
 	rawURL := u.String()
-	s := f.slot(u.Host)
-	if err := s.limiter.Wait(ctx); err != nil {
-		return nil, 0, fmt.Errorf("fetching %s: waiting for the per-host rate limit: %w", rawURL, err)
+	end, err := f.slot(u.Host).enter(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fetching %s: %w", rawURL, err)
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, 0, fmt.Errorf("fetching %s: %w", rawURL, ctx.Err())
-	}
-	defer func() { <-s.sem }()
+	defer end()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {

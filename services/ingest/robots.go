@@ -4,17 +4,30 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
+
+// maxCrawlDelay caps a robots.txt Crawl-delay: a larger one (a day, say,
+// or a typo) is lowered to it with a warning naming the host, so that a
+// site cannot stall its source's polls for hours.
+const maxCrawlDelay = 60 * time.Second
 
 // robotsRules is the part of a robots.txt (RFC 9309) that applies to
 // bantin: the group naming our product token, else the "*" group.
 type robotsRules struct {
 	rules []robotsRule
+	// crawlDelay is the group's Crawl-delay (not in RFC 9309, but widely
+	// served): the least time between two requests to the host. 0: none.
+	crawlDelay time.Duration
 	// disallowAll is set when robots.txt could not be read because of a
 	// server error: RFC 9309 says to assume complete disallow then.
 	disallowAll bool
@@ -31,6 +44,7 @@ func parseRobots(body string, agent string) *robotsRules {
 	type group struct {
 		agents []string
 		rules  []robotsRule
+		delay  time.Duration
 	}
 	var groups []*group
 	var cur *group
@@ -65,27 +79,48 @@ func parseRobots(body string, agent string) *robotsRules {
 				continue
 			}
 			cur.rules = append(cur.rules, robotsRule{allow: key == "allow", pattern: val})
+		case "crawl-delay":
+			lastWasAgent = false
+			if cur == nil {
+				continue
+			}
+			cur.delay = max(cur.delay, parseCrawlDelay(val))
 		default:
 			lastWasAgent = false
 		}
 	}
-	var mine, star []robotsRule
+	var mine, star robotsRules
 	found := false
 	for _, g := range groups {
 		for _, a := range g.agents {
 			switch {
 			case a == "*":
-				star = append(star, g.rules...)
+				star.rules = append(star.rules, g.rules...)
+				star.crawlDelay = max(star.crawlDelay, g.delay)
 			case a != "" && strings.HasPrefix(agent, a):
-				mine = append(mine, g.rules...)
+				mine.rules = append(mine.rules, g.rules...)
+				mine.crawlDelay = max(mine.crawlDelay, g.delay)
 				found = true
 			}
 		}
 	}
 	if found {
-		return &robotsRules{rules: mine}
+		return &mine
 	}
-	return &robotsRules{rules: star}
+	return &star
+}
+
+// parseCrawlDelay reads a Crawl-delay value in seconds ("10", "0.5");
+// anything else (negative, not a number) is no delay.
+func parseCrawlDelay(val string) time.Duration {
+	f, err := strconv.ParseFloat(val, 64)
+	if err != nil || math.IsNaN(f) || f <= 0 {
+		return 0
+	}
+	if f > float64(math.MaxInt64/int64(time.Second)) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(f * float64(time.Second))
 }
 
 // allowed reports whether the path and query of u may be fetched: the
@@ -164,11 +199,16 @@ func normalizeRobotsPath(s string) string {
 	return b.String()
 }
 
-// robotsCache fetches and keeps each host's robots.txt for an hour.
+// robotsCache fetches and keeps each host's robots.txt for an hour, and
+// hands each host's Crawl-delay (capped at maxCrawlDelay) to the fetcher's
+// per-host limit.
 type robotsCache struct {
 	fetch *fetcher
 	agent string
 	ttl   time.Duration
+	log   *slog.Logger
+	// delays, when set, is the gauge of the Crawl-delay in force per host.
+	delays *prometheus.GaugeVec
 
 	mu    sync.Mutex
 	hosts map[string]robotsEntry
@@ -179,8 +219,11 @@ type robotsEntry struct {
 	fetched time.Time
 }
 
-func newRobotsCache(f *fetcher, agent string) *robotsCache {
-	return &robotsCache{fetch: f, agent: agent, ttl: time.Hour, hosts: map[string]robotsEntry{}}
+func newRobotsCache(f *fetcher, agent string, log *slog.Logger, delays *prometheus.GaugeVec) *robotsCache {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &robotsCache{fetch: f, agent: agent, ttl: time.Hour, log: log, delays: delays, hosts: map[string]robotsEntry{}}
 }
 
 // allowed reports whether u may be fetched under its host's robots.txt.
@@ -191,6 +234,7 @@ func (c *robotsCache) allowed(ctx context.Context, u *url.URL) bool {
 	c.mu.Unlock()
 	if !ok || time.Since(e.fetched) > c.ttl {
 		e = robotsEntry{rules: c.load(ctx, key), fetched: time.Now()}
+		c.applyCrawlDelay(u.Host, e.rules)
 		c.mu.Lock()
 		c.hosts[key] = e
 		c.mu.Unlock()
@@ -210,4 +254,26 @@ func (c *robotsCache) load(ctx context.Context, origin string) *robotsRules {
 		return &robotsRules{}
 	}
 	return &robotsRules{disallowAll: true}
+}
+
+// applyCrawlDelay sets host's Crawl-delay on the fetcher, capped at
+// maxCrawlDelay. A robots.txt that could not be read keeps the delay in
+// force (nothing is fetched from the host then anyway).
+func (c *robotsCache) applyCrawlDelay(host string, rules *robotsRules) {
+	if rules.disallowAll {
+		return
+	}
+	d := rules.crawlDelay
+	if d > maxCrawlDelay {
+		c.log.Warn("robots.txt asks for a Crawl-delay over the cap; using the cap",
+			"host", host, "crawl_delay", d.String(), "applied", maxCrawlDelay.String())
+		d = maxCrawlDelay
+	}
+	c.fetch.setCrawlDelay(host, d)
+	if c.delays != nil {
+		c.delays.WithLabelValues(host).Set(d.Seconds())
+	}
+	if d > 0 {
+		c.log.Debug("honouring robots.txt Crawl-delay", "host", host, "crawl_delay", d.String())
+	}
 }
