@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -22,11 +21,13 @@ var ErrCrashed = errors.New("parser crashed")
 // Isolated extracts text in a child process, as Tika's forked parser
 // does, so that a panic, a hang or a memory blow-up in one document cannot
 // take the worker down: the child is killed with its process group at
-// Timeout, and runs under an address-space limit of MaxMemory bytes.
+// Timeout, and its memory is bounded by MaxMemory (see ChildMain).
 //
 // The child is Exe run with Args (normally the bantin binary itself with
-// its hidden `extract-child` command, see ChildMain); it reads the
-// document on its standard input and writes the result as JSON.
+// its hidden `extract-child` command, see ChildMain). Isolated.Extract
+// starts one child per document, which reads the document on its standard
+// input and writes the result as JSON; a Pool (NewPool) keeps Workers
+// children running, each serving many documents.
 type Isolated struct {
 	Exe  string
 	Args []string
@@ -34,14 +35,32 @@ type Isolated struct {
 	Env []string
 	// Timeout bounds one document; 0 leaves it to the context.
 	Timeout time.Duration
-	// MaxMemory limits the child's heap in bytes; 0 means no limit. The
-	// hard address-space limit is MaxMemory plus 1 GiB that the Go
-	// runtime reserves for itself.
+	// MaxMemory limits the child's memory in bytes; 0 means no limit. The
+	// child's garbage collector aims below it (debug.SetMemoryLimit) and
+	// the child exits when the Go runtime's memory passes it; a Pool also
+	// kills a child whose resident set passes it by more than rssSlack.
+	// (An address-space limit, RLIMIT_AS, is not used: the Go runtime
+	// reserves gigabytes of address space it never touches.)
 	MaxMemory int64
+
+	// Workers is the number of children a Pool keeps running: the
+	// worker's extraction concurrency. 0 means GOMAXPROCS.
+	Workers int
+	// MaxDocuments is the number of documents after which a Pool
+	// replaces a child, for hygiene; 0 means DefaultMaxDocuments.
+	MaxDocuments int
+	// RecycleMemory is the resident set (or Go heap) of a child after a
+	// document above which a Pool replaces it; 0 means half of MaxMemory,
+	// or DefaultRecycleMemory without a MaxMemory.
+	RecycleMemory int64
 }
 
 // childEnvMemory passes MaxMemory to the child.
 const childEnvMemory = "BANTIN_EXTRACT_MAX_MEMORY"
+
+// childEnvServe set to 1 makes ChildMain serve framed requests (a Pool's
+// child) instead of reading one document.
+const childEnvServe = "BANTIN_EXTRACT_SERVE"
 
 // maxChildOutput bounds the JSON a child may print.
 const maxChildOutput = 256 << 20
@@ -51,6 +70,9 @@ type childResult struct {
 	Doc   *Document `json:"doc,omitempty"`
 	Class string    `json:"class,omitempty"` // no_text, corrupt, unsupported, timeout, other
 	Error string    `json:"error,omitempty"`
+	// Memory is the Go runtime's memory after the document (a Pool's
+	// child only), for the decision to replace the child.
+	Memory uint64 `json:"memory,omitempty"`
 }
 
 // childError carries the child's error message with the class sentinel.
@@ -91,18 +113,33 @@ func (iso Isolated) Extract(ctx context.Context, data []byte) (*Document, error)
 	}
 	var res childResult
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || (res.Doc == nil && res.Class == "") {
-		why := strings.TrimSpace(stderr.String())
-		if i := strings.Index(why, "\n\ngoroutine "); i > 0 {
-			why = why[:i] // the panic message, not the stacks
-		}
-		if len(why) > 500 {
-			why = why[:500] + "…"
-		}
-		if strings.Contains(why, "out of memory") || strings.Contains(why, "cannot allocate memory") {
-			why = fmt.Sprintf("ran out of memory (limit %d MiB): %s", iso.MaxMemory>>20, why)
-		}
-		return nil, fmt.Errorf("extracting text in a child process: %w (%v): %s", ErrCrashed, runErr, why)
+		return nil, crashError(runErr, stderr.String(), iso.MaxMemory)
 	}
+	return res.result()
+}
+
+// crashError describes a child that died without a result, from its exit
+// status and what it wrote on standard error.
+func crashError(exitErr error, stderr string, maxMemory int64) error {
+	why := strings.TrimSpace(stderr)
+	if i := strings.Index(why, "\n\ngoroutine "); i > 0 {
+		why = why[:i] // the panic message, not the stacks
+	}
+	if i := strings.Index(why, "\n\nruntime stack:"); i > 0 {
+		why = why[:i]
+	}
+	if len(why) > 500 {
+		why = why[:500] + "…"
+	}
+	if strings.Contains(why, "out of memory") || strings.Contains(why, "cannot allocate memory") {
+		why = fmt.Sprintf("ran out of memory (limit %d MiB): %s", maxMemory>>20, why)
+	}
+	return fmt.Errorf("extracting text in a child process: %w (%v): %s", ErrCrashed, exitErr, why)
+}
+
+// result turns what the child reported into the Document and an error
+// wrapping the same sentinel as the in-process Extract.
+func (res *childResult) result() (*Document, error) {
 	if res.Class == "" {
 		return res.Doc, nil
 	}
@@ -114,45 +151,4 @@ func (iso Isolated) Extract(ctx context.Context, data []byte) (*Document, error)
 		return nil, errors.New(res.Error)
 	}
 	return res.Doc, &childError{msg: res.Error, class: class}
-}
-
-// ChildMain is the child side of Isolated: it applies the memory limit
-// the parent asked for, reads one document from in, extracts it with the
-// tools on PATH and writes the result as JSON to out. The error is
-// non-nil only when the result cannot be written.
-func ChildMain(ctx context.Context, in io.Reader, out io.Writer) error {
-	if v := os.Getenv(childEnvMemory); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-			limitMemory(n)
-		}
-	}
-	var res childResult
-	data, err := io.ReadAll(in)
-	if err != nil {
-		res.Class, res.Error = "other", fmt.Sprintf("reading the document from standard input: %v", err)
-	} else {
-		res.Doc, err = Extract(ctx, data)
-		if err != nil {
-			res.Error = err.Error()
-			switch {
-			case errors.Is(err, ErrNoText):
-				res.Class = "no_text"
-			case errors.Is(err, ErrCorrupt):
-				res.Class = "corrupt"
-			case errors.Is(err, ErrUnsupported):
-				res.Class = "unsupported"
-			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-				res.Class = "timeout"
-			default:
-				res.Class = "other"
-			}
-			if res.Class != "no_text" {
-				res.Doc = nil
-			}
-		}
-	}
-	if err := json.NewEncoder(out).Encode(res); err != nil {
-		return fmt.Errorf("writing the extraction result: %w", err)
-	}
-	return nil
 }

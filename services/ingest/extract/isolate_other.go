@@ -2,14 +2,18 @@
 
 package extract
 
-import (
-	"os/exec"
-	"runtime/debug"
-)
+import "os/exec"
 
 // killGroup kills only the child where process groups are not available.
 func killGroup(cmd *exec.Cmd) {}
 
-// limitMemory sets only the garbage collector's soft limit where address
-// space limits are not available.
-func limitMemory(n int64) { debug.SetMemoryLimit(n) }
+// killProcessGroup kills only the child where process groups are not
+// available.
+func killProcessGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = cmd.Process.Kill()
+	}
+}
+
+// newGroup does nothing where process groups are not available.
+func newGroup(cmd *exec.Cmd) {}

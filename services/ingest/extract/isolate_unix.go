@@ -4,7 +4,6 @@ package extract
 
 import (
 	"os/exec"
-	"runtime/debug"
 	"syscall"
 )
 
@@ -12,7 +11,7 @@ import (
 // context's cancellation kill the whole group, so that a pdftotext or
 // antiword the child started dies with it.
 func killGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	cmd.Cancel = func() error {
 		if cmd.Process == nil {
 			return nil
@@ -21,16 +20,15 @@ func killGroup(cmd *exec.Cmd) {
 	}
 }
 
-// runtimeReserve is address space the Go runtime reserves beyond the heap
-// (page-allocator summaries, stacks, the binary); without it a tight limit
-// kills healthy children at random.
-const runtimeReserve = 1 << 30
+// killProcessGroup kills the process group that cmd leads (see killGroup).
+func killProcessGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
 
-// limitMemory caps this process's address space at n bytes plus the
-// runtime's reserve (a hard limit: allocations beyond it fail and the
-// runtime dies) and asks the garbage collector to keep the heap below n.
-func limitMemory(n int64) {
-	debug.SetMemoryLimit(n)
-	lim := syscall.Rlimit{Cur: uint64(n + runtimeReserve), Max: uint64(n + runtimeReserve)}
-	_ = syscall.Setrlimit(syscall.RLIMIT_AS, &lim) // best effort: the soft limit still applies
+// newGroup puts the child in its own process group, which
+// killProcessGroup kills.
+func newGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
