@@ -135,6 +135,7 @@ func deadRetry(ctx context.Context, o *options, b *bus.Bus, args []string, all b
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	var failed int
 	for _, e := range entries {
 		outcome, err := replayDead(ctx, b, svc, e)

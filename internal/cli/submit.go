@@ -88,6 +88,7 @@ func submitCommand() *command {
 			if err != nil {
 				return err
 			}
+			defer svc.Close()
 			return submit(ctx, o, svc, targets)
 		},
 	}
@@ -169,6 +170,7 @@ func digestCommand() *command {
 
 func digest(ctx context.Context, o *options, args []string) error {
 	reader := ingest.NewReader(o.ingestConfig())
+	defer reader.Close()
 	sum, err := o.newSummarizer(ctx, nil, nil)
 	if err != nil {
 		return err

@@ -28,8 +28,8 @@ type Config struct {
 	FetchTimeout time.Duration
 	// ParseTimeout bounds text extraction of one document.
 	ParseTimeout time.Duration
-	// Isolation, when its Exe is set, extracts each document in a child
-	// process killed at the parse timeout (see extract.Isolated).
+	// Isolation, when its Exe is set, extracts documents in a pool of
+	// child processes, one killed at the parse timeout (extract.Pool).
 	Isolation extract.Isolated
 	// UserAgent is sent with every request.
 	UserAgent string
@@ -133,6 +133,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // Run polls the configured sources and watches the configured folder
 // until ctx is done; the HTTP API and submit work without it.
 func (s *Service) Run(ctx context.Context) error {
+	defer s.Close()
 	return s.runBackground(ctx)
 }
 
@@ -307,20 +308,28 @@ func (s *Service) dead(ctx context.Context, dl model.DeadLetter, res Result) Res
 }
 
 // ocrPages lists the pages of a PDF that need OCR: those whose text layer
-// is missing, a signature stamp or garbage.
+// is missing, a signature stamp or garbage. Pages the extractor skipped
+// as likely PDF bombs (PageInfo.Skipped) are never among them: they are
+// hostile or broken, not scans, and rendering them would read the bomb.
 func ocrPages(doc *extract.Document) []int {
 	if doc.Format != extract.FormatPDF {
 		return nil
 	}
 	var pages []int
+	skipped := map[int]bool{}
 	for _, pi := range doc.PageInfo {
-		if pi.NeedsOCR {
+		switch {
+		case pi.Skipped != "":
+			skipped[pi.Page] = true
+		case pi.NeedsOCR:
 			pages = append(pages, pi.Page)
 		}
 	}
 	if len(pages) == 0 && len(doc.Paragraphs) == 0 {
 		for n := 1; n <= doc.Pages; n++ {
-			pages = append(pages, n)
+			if !skipped[n] {
+				pages = append(pages, n)
+			}
 		}
 	}
 	return pages

@@ -36,12 +36,13 @@ type Found struct {
 type Reader struct {
 	cfg   Config
 	fetch *fetcher
+	pool  *extract.Pool // extraction child processes (isolate.go), nil in process
 }
 
 // NewReader returns a Reader with cfg's size cap and timeouts.
 func NewReader(cfg Config) *Reader {
 	cfg = cfg.withDefaults()
-	return &Reader{cfg: cfg, fetch: newFetcher(cfg)}
+	return &Reader{cfg: cfg, fetch: newFetcher(cfg), pool: newPool(cfg)}
 }
 
 // FromURL fetches rawURL. An HTML page is read as an article: each of its
