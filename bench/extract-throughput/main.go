@@ -4,10 +4,13 @@
 // the corpus PDFs and on a generated 300-page report, side by side in one
 // run; and the peak RSS of extracting the 300-page report.
 //
-// bantin is measured both as the ingest role runs it (each document in a
-// `bantin extract-child` process, --isolate-parsing, the default) and in
-// process (extract.Extract). Both use the per-page pdftotext fallback, as
-// ingest does. The per-file similarity table is bench/extract's.
+// bantin is measured as the ingest role runs it (--isolate-parsing, the
+// default: an extract.Pool of `bantin extract-child` processes, one per
+// concurrent document, each serving many documents; started and warmed on
+// one document before the timed runs, as in a running worker), with one
+// child process per document (the earlier isolation), and in process
+// (extract.Extract). All use the per-page pdftotext fallback, as ingest
+// does. The per-file similarity table is bench/extract's.
 //
 //	BANTIN_CORPUS=/work/shared/corpus go run ./bench/extract-throughput [-reps 5]
 //
@@ -47,6 +50,7 @@ func main() {
 	child := flag.String("child", "", "extract this one file in process and exit (used for the peak RSS measurement; with -cpuprofile/-memprofile for pprof)")
 	cpuprof := flag.String("cpuprofile", "", "with -child: write a CPU profile here")
 	memprof := flag.String("memprofile", "", "with -child: write a heap (alloc_space) profile here")
+	repeat := flag.Int("repeat", 1, "with -child: extract the file this many times in the one process and print the time of the first (cold) and the median of the others (warm)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: BANTIN_CORPUS=/path/to/corpus go run ./bench/extract-throughput [flags]\n\nPages/s of bantin's extractor (concurrency 2) vs pdftotext one process per file; peak RSS on a 300-page report.\nNeeds poppler-utils.\n\n")
 		flag.PrintDefaults()
@@ -60,8 +64,14 @@ func main() {
 			}
 		}
 		data, err := os.ReadFile(*child)
-		if err == nil {
+		var times []float64
+		for i := 0; i < max(*repeat, 1) && err == nil; i++ {
+			start := time.Now()
 			_, err = extract.Extract(context.Background(), data)
+			times = append(times, float64(time.Since(start).Microseconds())/1000)
+		}
+		if len(times) > 1 {
+			fmt.Printf("first (cold) %.1f ms, median of the other %d (warm) %.1f ms\n", times[0], len(times)-1, benchutil.Median(times[1:]))
 		}
 		if *memprof != "" {
 			if f, err := os.Create(*memprof); err == nil {
@@ -126,7 +136,12 @@ func run(reps, conc int) error {
 	if err != nil {
 		return err
 	}
-	iso := extract.Isolated{Exe: exe, Args: []string{"extract-child"}, MaxMemory: 2 << 30}
+	iso := extract.Isolated{Exe: exe, Args: []string{"extract-child"}, MaxMemory: 2 << 30, Workers: conc}
+	pool := extract.NewPool(iso)
+	defer pool.Close()
+	if err := parallel(corpus[:conc], conc, func(d doc) { _, _ = pool.Extract(ctx, d.data) }); err != nil {
+		return err
+	}
 
 	fmt.Printf("machine: %s\n", benchutil.Machine())
 	fmt.Printf("corpus: %d PDFs, %d pages; 300-page report (LibreOffice): %d pages, %.1f MiB; joined (pdfunite): %d pages, %.1f MiB; bantin concurrency %d; %d repetitions, alternating\n\n",
@@ -139,7 +154,10 @@ func run(reps, conc int) error {
 	methods := []method{
 		{"pdftotext, one process per file", func(ds []doc) error { return pdftotext(ctx, ds, 1) }},
 		{fmt.Sprintf("pdftotext, one process per file, %d at once (xargs -P%d)", conc, conc), func(ds []doc) error { return pdftotext(ctx, ds, conc) }},
-		{fmt.Sprintf("bantin as ingest runs it (extract-child process per file, %d at once)", conc), func(ds []doc) error {
+		{fmt.Sprintf("bantin as ingest runs it (pool of %d extract-child processes)", conc), func(ds []doc) error {
+			return parallel(ds, conc, func(d doc) { _, _ = pool.Extract(ctx, d.data) })
+		}},
+		{fmt.Sprintf("bantin, one extract-child process per file, %d at once", conc), func(ds []doc) error {
 			return parallel(ds, conc, func(d doc) { _, _ = iso.Extract(ctx, d.data) })
 		}},
 		{fmt.Sprintf("bantin in process (%d goroutines)", conc), func(ds []doc) error {
@@ -163,6 +181,7 @@ func run(reps, conc int) error {
 		}
 		fmt.Printf("rep %d done (load average %s)\n", rep+1, benchutil.LoadAvg())
 	}
+	fmt.Printf("\npool: %d extract-child processes started in all (%d workers)\n", pool.Started(), conc)
 	for _, set := range sets {
 		base := benchutil.Median(res[set.name+"|"+methods[0].name])
 		fmt.Printf("\n%s (%d pages), median of %d:\n\n| extractor | pages/s | ratio to pdftotext one process per file |\n|---|---|---|\n", set.name, pages(set.docs), reps)
