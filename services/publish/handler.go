@@ -297,7 +297,11 @@ func (x *Index) renderTopicPage(v *feedView) ([]byte, error) {
 // handleMeeting serves the digests of every attachment of one article.
 func (x *Index) handleMeeting(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	ds, _, _ := x.selectDigests(func(d *model.Digest) bool { return meetingKey(d) == key }, 0, 1000)
+	ds, _, _, err := x.selectDigests(func(e *entry) bool { return e.meeting == key }, 0, 1000)
+	if err != nil {
+		x.fail(w, err)
+		return
+	}
 	if len(ds) == 0 {
 		x.servePage(w, r, x.tmpl.notFound, x.newPageData(), time.Time{}, http.StatusNotFound)
 		return
@@ -339,7 +343,12 @@ func (x *Index) handleSearch(w http.ResponseWriter, r *http.Request) {
 	data.Heading = "Tìm kiếm"
 	if q != "" {
 		data.Heading = "Tìm kiếm: " + q
-		for _, d := range x.search(q, maxSearchResults) {
+		found, err := x.search(q, maxSearchResults)
+		if err != nil {
+			x.fail(w, err)
+			return
+		}
+		for _, d := range found {
 			v, err := x.newDigestView(d)
 			if err != nil {
 				x.fail(w, err)
@@ -380,7 +389,11 @@ func (x *Index) handleHome(w http.ResponseWriter, r *http.Request) {
 func (x *Index) handleDigest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Accept")
 	wantJSON := prefersJSON(r.Header.Get("Accept"))
-	d, ok := x.getPublic(r.PathValue("id"))
+	d, ok, err := x.getPublic(r.PathValue("id"))
+	if err != nil {
+		x.fail(w, err)
+		return
+	}
 	if !ok {
 		if wantJSON {
 			x.serveBytes(w, r, contentTypeJSON, []byte(`{"error":"digest not found"}`+"\n"), time.Time{}, http.StatusNotFound)

@@ -2,11 +2,17 @@
 // digests on the DIGESTS stream, rendered as Atom, RSS 2.0 and JSON Feed 1.1
 // feeds and as HTML pages.
 //
-// The Index knows nothing of NATS: whoever follows the stream calls Put for
-// every digest it sees, in any order and as often as it likes, and mounts
-// Handler on an HTTP server. Every replica that reads the same stream ends
-// up serving byte-identical feeds, so their ETags agree behind a load
-// balancer.
+// The Index knows nothing of NATS: whoever follows the stream calls PutAt
+// (or Put) for every digest it sees, in any order and as often as it likes,
+// and mounts Handler on an HTTP server. Every replica that reads the same
+// stream ends up serving byte-identical feeds, so their ETags agree behind
+// a load balancer.
+//
+// Its memory is bounded but for a slim entry a digest (ordering, topics,
+// meetings, review state and search words, a few hundred bytes): with a
+// Loader, it keeps the full form of the digests the daily roll-up shows
+// and of those read recently, and reads any other again from the stream,
+// by the sequence PutAt was given, when a page or feed needs it.
 //
 // Feeds and the index page are rendered at most once per change of the
 // Index, on the first request after it, and served from cached bytes (plain
@@ -20,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bantin/bantin/internal/model"
@@ -56,6 +63,15 @@ type IndexOptions struct {
 	// OnServe, when set, is told of every feed or page response served
 	// from cache: the output's name and whether it was a 304.
 	OnServe func(output string, notModified bool)
+	// Loader reads a digest again by the stream sequence PutAt was given.
+	// Without one, the Index keeps every digest in memory.
+	Loader Loader
+	// CacheSize is how many full digests that the Loader can read again
+	// stay in memory, least recently used out first; 50 × MaxEntries
+	// (the daily roll-up's reach) + DefaultCacheSize when zero or
+	// negative. Feeds and pages are correct at any size, only slower
+	// when it is smaller than what they show.
+	CacheSize int
 }
 
 // Index holds the digests a publish replica serves, rebuilt from the DIGESTS
@@ -68,8 +84,14 @@ type Index struct {
 	log        *slog.Logger
 	tmpl       templates
 
-	mu      sync.RWMutex
-	digests map[string]model.Digest
+	mu sync.RWMutex
+	// entries holds every digest's slim entry, by ID; full keeps the
+	// full form of a bounded number of them, load reads the others again.
+	entries map[string]*entry
+	full    *fullStore
+	load    Loader
+	// loads counts digests read again with load, for tests.
+	loads atomic.Int64
 	// order holds the digests' keys, oldest first, as of the last read;
 	// pending holds, by ID, the keys Put since then, so that replaying a
 	// stream in any order costs one sort rather than one insertion per
@@ -78,11 +100,9 @@ type Index struct {
 	pending map[string]sortKey
 	// gen counts changes; caches remember the gen they were built at.
 	gen uint64
-	// folded is each digest's searchable text, folded (vntext.Fold).
-	folded map[string]string
-	// firstVersion is the lowest version of each digest seen; a later one
-	// is a correction. In review mode the review record says instead.
-	firstVersion map[string]int
+	// lex numbers the search syllables; strs interns sites and tags.
+	lex  lexicon
+	strs map[string]string
 	// reviews holds editors' decisions, by digest id (review mode only).
 	reviews map[string]ReviewRecord
 	// failures are the newest dead letters, oldest first.
@@ -109,16 +129,16 @@ func NewIndex(opts IndexOptions) *Index {
 		maxEntries: opts.MaxEntries,
 		loc:        opts.Location,
 		log:        opts.Logger,
-		digests:    make(map[string]model.Digest),
+		entries:    make(map[string]*entry),
+		load:       opts.Loader,
 		pending:    make(map[string]sortKey),
-		folded:     make(map[string]string),
-
-		firstVersion: make(map[string]int),
-		reviews:      make(map[string]ReviewRecord),
-		reviewMode:   opts.Review,
-		hub:          opts.Hub,
-		onServe:      opts.OnServe,
-		caches:       make(map[outputKey]*renditionCache),
+		lex:        lexicon{ids: make(map[string]uint64)},
+		strs:       make(map[string]string),
+		reviews:    make(map[string]ReviewRecord),
+		reviewMode: opts.Review,
+		hub:        opts.Hub,
+		onServe:    opts.OnServe,
+		caches:     make(map[outputKey]*renditionCache),
 	}
 	if x.title == "" {
 		x.title = DefaultTitle
@@ -126,6 +146,10 @@ func NewIndex(opts IndexOptions) *Index {
 	if x.maxEntries <= 0 {
 		x.maxEntries = DefaultMaxEntries
 	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = dailyReach*x.maxEntries + DefaultCacheSize
+	}
+	x.full = newFullStore(opts.CacheSize)
 	if x.loc == nil {
 		x.loc = vietnamTime()
 	}
@@ -153,127 +177,184 @@ func vietnamTime() *time.Location {
 // revision: a higher Version, or the same Version with a later UpdatedAt.
 // It reports whether the Index changed, so putting the same digest twice, or
 // an older revision after a newer one, returns false. Digests without an ID
-// are ignored.
-func (x *Index) Put(d model.Digest) bool {
+// are ignored. A digest Put stays in memory in full; see PutAt.
+func (x *Index) Put(d model.Digest) bool { return x.PutAt(d, 0) }
+
+// PutAt is Put for a digest read from the stream at sequence seq, which
+// the Index gives its Loader to read d again after dropping its full form
+// from memory. With seq 0, or without a Loader, d stays in memory.
+func (x *Index) PutAt(d model.Digest, seq uint64) bool {
 	if d.ID == "" {
 		return false
 	}
 	d = cloneDigest(d)
-	k := keyOf(&d)
-
-	folded := searchText(&d)
+	e, words := newEntry(&d, seq)
+	keep := seq == 0 || x.load == nil
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if fv, ok := x.firstVersion[d.ID]; !ok || d.Version < fv {
-		x.firstVersion[d.ID] = d.Version
-	}
-	if old, ok := x.digests[d.ID]; ok {
-		if !supersedes(&d, &old) {
+	old, ok := x.entries[d.ID]
+	if ok {
+		if d.Version < old.firstVersion {
+			old.firstVersion = d.Version
+		}
+		if !supersedes(e, old) {
+			if old.seq == 0 && seq != 0 && !keep && e.version == old.version && e.updatedAt.Equal(old.updatedAt) {
+				// The stream's copy of a revision Put before (an
+				// editor's edit): it can now leave memory.
+				old.seq = seq
+				x.full.add(seq, d, false)
+			}
 			return false
 		}
-		if oldKey := keyOf(&old); !oldKey.t.Equal(k.t) {
+		e.firstVersion = old.firstVersion
+		if !old.key.t.Equal(e.key.t) {
 			// The revision moves the digest: its key leaves order now,
 			// or is overwritten in pending below.
-			if i, found := slices.BinarySearchFunc(x.order, oldKey, compareKeys); found {
+			if i, found := slices.BinarySearchFunc(x.order, old.key, compareKeys); found {
 				x.order = slices.Delete(x.order, i, i+1)
 			}
-			x.pending[d.ID] = k
+			x.pending[d.ID] = e.key
 		}
 	} else {
-		x.pending[d.ID] = k
+		e.firstVersion = d.Version
+		x.pending[d.ID] = e.key
 	}
-	x.digests[d.ID] = d
-	x.folded[d.ID] = folded
+	e.site = x.intern(d.Source.Site)
+	e.tags = x.internAll(d.Source.Tags)
+	e.words, _ = x.lex.encode(nil, words, true)
+	e.words = slices.Clip(e.words)
+	x.entries[d.ID] = e
+	x.full.add(seq, d, keep)
 	x.gen++
 	return true
 }
 
-// supersedes reports whether d is a later revision than old.
-func supersedes(d, old *model.Digest) bool {
-	if d.Version != old.Version {
-		return d.Version > old.Version
+// supersedes reports whether e is a later revision than old.
+func supersedes(e, old *entry) bool {
+	if e.version != old.version {
+		return e.version > old.version
 	}
-	return d.UpdatedAt.After(old.UpdatedAt)
+	return e.updatedAt.After(old.updatedAt)
 }
 
-// Get returns the digest with the given id.
+// Get returns the digest with the given id, reading it again from the
+// stream when it is not in memory; false when there is none or it cannot
+// be read (which is logged).
 func (x *Index) Get(id string) (model.Digest, bool) {
 	x.mu.RLock()
-	d, ok := x.digests[id]
+	e, ok := x.entries[id]
+	var r ref
+	if ok {
+		r = e.ref()
+	}
 	x.mu.RUnlock()
 	if !ok {
 		return model.Digest{}, false
 	}
+	d, err := x.fetchOne(r)
+	if err != nil {
+		x.log.Error("reading a digest failed", "id", id, "err", err)
+		return model.Digest{}, false
+	}
 	return cloneDigest(d), true
+}
+
+// version returns the version of the digest id the Index holds.
+func (x *Index) version(id string) (int, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e, ok := x.entries[id]
+	if !ok {
+		return 0, false
+	}
+	return e.version, true
 }
 
 // getPublic returns the digest with the given id when readers may see it.
-func (x *Index) getPublic(id string) (model.Digest, bool) {
+func (x *Index) getPublic(id string) (model.Digest, bool, error) {
 	x.mu.RLock()
-	d, ok := x.digests[id]
-	ok = ok && x.public(&d)
+	e, ok := x.entries[id]
+	ok = ok && x.public(id)
+	var r ref
+	if ok {
+		r = e.ref()
+	}
 	x.mu.RUnlock()
 	if !ok {
-		return model.Digest{}, false
+		return model.Digest{}, false, nil
 	}
-	return cloneDigest(d), true
+	d, err := x.fetchOne(r)
+	if err != nil {
+		return model.Digest{}, false, err
+	}
+	return cloneDigest(d), true, nil
 }
 
 // Len returns the number of digests in the Index.
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.digests)
+	return len(x.entries)
 }
 
 // Latest returns up to n public digests (all of them unless in review mode,
 // else the approved ones), newest first: by Source.PublishedAt, or
-// CreatedAt when that is unknown, then by ID. It returns nil when n <= 0.
+// CreatedAt when that is unknown, then by ID. It returns nil when n <= 0,
+// and when a digest cannot be read again (which is logged).
 func (x *Index) Latest(n int) []model.Digest {
-	ds, _ := x.latest(n)
+	ds, _, _, err := x.selectDigests(nil, 0, n)
+	if err != nil {
+		x.log.Error("reading the latest digests failed", "err", err)
+		return nil
+	}
 	for i := range ds {
 		ds[i] = cloneDigest(ds[i])
 	}
 	return ds
 }
 
-// latest is Latest without the defensive copies, and with the generation the
-// result belongs to. Stored digests are never modified in place, so sharing
-// their slices with a renderer is safe.
-func (x *Index) latest(n int) ([]model.Digest, uint64) {
-	ds, _, gen := x.selectDigests(nil, 0, n)
-	return ds, gen
-}
-
 // selectDigests returns up to n public digests that keep accepts (all when
 // keep is nil), newest first, after skipping offset of them; the number of
-// all that match; and the generation the result belongs to.
-func (x *Index) selectDigests(keep func(*model.Digest) bool, offset, n int) ([]model.Digest, int, uint64) {
+// all that match; and the generation the result belongs to. Stored digests
+// are never modified in place, so sharing their slices with a renderer is
+// safe.
+func (x *Index) selectDigests(keep func(*entry) bool, offset, n int) ([]model.Digest, int, uint64, error) {
+	refs, total, gen := x.selectRefs(keep, offset, n)
+	ds, err := x.fetch(refs)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return ds, total, gen, nil
+}
+
+// selectRefs is selectDigests without fetching the digests.
+func (x *Index) selectRefs(keep func(*entry) bool, offset, n int) ([]ref, int, uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.settle()
-	var ds []model.Digest
+	var refs []ref
 	total := 0
 	for i := len(x.order) - 1; i >= 0; i-- {
-		d := x.digests[x.order[i].id]
-		if !x.public(&d) || (keep != nil && !keep(&d)) {
+		e := x.entries[x.order[i].id]
+		if !x.public(e.key.id) || (keep != nil && !keep(e)) {
 			continue
 		}
 		if total >= offset && total < offset+n {
-			ds = append(ds, d)
+			refs = append(refs, e.ref())
 		}
 		total++
 	}
-	return ds, total, x.gen
+	return refs, total, x.gen
 }
 
-// public reports whether readers may see d. The caller holds x.mu.
-func (x *Index) public(d *model.Digest) bool {
+// public reports whether readers may see the digest id. The caller holds
+// x.mu.
+func (x *Index) public(id string) bool {
 	if !x.reviewMode {
 		return true
 	}
-	return x.reviews[d.ID].Status == ReviewApproved
+	return x.reviews[id].Status == ReviewApproved
 }
 
 // corrected reports whether d is a correction of a version readers saw
@@ -283,8 +364,8 @@ func (x *Index) corrected(d *model.Digest) bool {
 		r, ok := x.reviews[d.ID]
 		return ok && r.Status == ReviewApproved && r.FirstVersion > 0 && d.Version > r.FirstVersion
 	}
-	fv, ok := x.firstVersion[d.ID]
-	return ok && d.Version > fv
+	e, ok := x.entries[d.ID]
+	return ok && d.Version > e.firstVersion
 }
 
 // settle merges the pending keys into order. The caller holds x.mu.
@@ -297,7 +378,12 @@ func (x *Index) settle() {
 		p = append(p, k)
 	}
 	slices.SortFunc(p, compareKeys)
-	clear(x.pending)
+	if len(x.pending) > 1024 {
+		// A map keeps its buckets when cleared: let a replay's go.
+		x.pending = make(map[string]sortKey)
+	} else {
+		clear(x.pending)
+	}
 	// Merge from the back, in place: new digests, usually the newest, then
 	// cost no more than an append.
 	n := len(x.order)

@@ -496,7 +496,7 @@ func (p *pusher) pingHub(ctx context.Context, d *model.Digest) error {
 // what the hub fetches or receives has it.
 func (p *pusher) waitIndexed(ctx context.Context, d *model.Digest) error {
 	for {
-		if cur, ok := p.s.index.Get(d.ID); ok && cur.Version >= d.Version {
+		if v, ok := p.s.index.version(d.ID); ok && v >= d.Version {
 			return nil
 		}
 		select {

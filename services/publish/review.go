@@ -54,17 +54,26 @@ func (x *Index) Review(id string) (ReviewRecord, bool) {
 	return r, ok
 }
 
-// Drafts returns up to n digests that wait for an editor, newest first.
+// Drafts returns up to n digests that wait for an editor, newest first;
+// nil when they cannot be read again from the stream (which is logged).
 func (x *Index) Drafts(n int) []model.Digest {
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	x.settle()
-	var out []model.Digest
-	for i := len(x.order) - 1; i >= 0 && len(out) < n; i-- {
+	var refs []ref
+	for i := len(x.order) - 1; i >= 0 && len(refs) < n; i-- {
 		id := x.order[i].id
 		if _, decided := x.reviews[id]; !decided {
-			out = append(out, cloneDigest(x.digests[id]))
+			refs = append(refs, x.entries[id].ref())
 		}
 	}
-	return out
+	x.mu.Unlock()
+	ds, err := x.fetch(refs)
+	if err != nil {
+		x.log.Error("reading the drafts failed", "err", err)
+		return nil
+	}
+	for i := range ds {
+		ds[i] = cloneDigest(ds[i])
+	}
+	return ds
 }

@@ -26,6 +26,9 @@ type Config struct {
 	Title string
 	// MaxEntries is the number of entries per feed.
 	MaxEntries int
+	// CacheSize bounds the digests the index keeps in full; the others
+	// are read again from the DIGESTS stream. See IndexOptions.CacheSize.
+	CacheSize int
 	// Review holds digests as drafts until an editor approves them.
 	Review bool
 	// EditorToken is the secret editors sign in with; review mode needs
@@ -69,6 +72,9 @@ type Service struct {
 	reviewKV       jetstream.KeyValue
 	reviewOnce     sync.Once
 	reviewErr      error
+	// stream is the DIGESTS stream, which the index reads digests
+	// again from; set by Run.
+	stream atomic.Pointer[jetstream.Stream]
 
 	digests   prometheus.Gauge
 	received  prometheus.Counter
@@ -118,6 +124,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s.index = NewIndex(IndexOptions{
 		BaseURL: cfg.BaseURL, Title: cfg.Title, MaxEntries: cfg.MaxEntries,
 		Review: cfg.Review, Hub: hubURL, Logger: s.log,
+		Loader: s.loadDigest, CacheSize: cfg.CacheSize,
 		OnServe: func(output string, notModified bool) {
 			result := "ok"
 			if notModified {
@@ -126,7 +133,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			s.responses.WithLabelValues(output, result).Inc()
 		},
 	})
-	collectors := []prometheus.Collector{s.digests, s.received, s.responses}
+	inMemory := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bantin_publish_digests_in_memory",
+		Help: "Digests this replica's index holds in full; the others are read again from the DIGESTS stream when a page needs them.",
+	}, func() float64 { return float64(s.index.inMemory()) })
+	collectors := []prometheus.Collector{s.digests, s.received, s.responses, inMemory}
 	if len(cfg.Webhooks) > 0 || hubURL != "" {
 		p, err := newPusher(s, cfg.Webhooks, hubURL, client)
 		if err != nil {
@@ -191,6 +202,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("opening stream %s: %w", model.StreamDigests, err)
 	}
+	s.stream.Store(&stream)
 	if stream.CachedInfo().State.Msgs == 0 {
 		s.caughtUp.Store(true)
 	}
@@ -252,18 +264,41 @@ func (s *Service) follow(ctx context.Context, stream string, handle func(jetstre
 
 func (s *Service) handleDigestMsg(msg jetstream.Msg) {
 	s.received.Inc()
+	meta, metaErr := msg.Metadata()
+	var seq uint64
+	if metaErr == nil {
+		seq = meta.Sequence.Stream
+	}
 	var d model.Digest
 	if err := json.Unmarshal(msg.Data(), &d); err != nil || d.ID == "" {
 		s.log.Warn("skipping a message that is not a digest", "subject", msg.Subject(), "err", err)
 	} else if d.SchemaVersion > model.SchemaVersion {
 		s.log.Warn("skipping a digest from a newer bantin", "id", d.ID, "schema_version", d.SchemaVersion)
-	} else if s.index.Put(d) {
+	} else if s.index.PutAt(d, seq) {
 		s.digests.Set(float64(s.index.Len()))
 	}
-	if meta, err := msg.Metadata(); err == nil && meta.NumPending == 0 && !s.caughtUp.Load() {
+	if metaErr == nil && meta.NumPending == 0 && !s.caughtUp.Load() {
 		s.caughtUp.Store(true)
 		s.log.Info("publish index caught up", "digests", s.index.Len())
 	}
+}
+
+// loadDigest reads the digest at seq from the DIGESTS stream again: the
+// index's Loader.
+func (s *Service) loadDigest(ctx context.Context, seq uint64) (model.Digest, error) {
+	stream := s.stream.Load()
+	if stream == nil {
+		return model.Digest{}, errors.New("the DIGESTS stream is not open: publish is not running")
+	}
+	msg, err := (*stream).GetMsg(ctx, seq)
+	if err != nil {
+		return model.Digest{}, fmt.Errorf("getting message %d from %s: %w", seq, model.StreamDigests, err)
+	}
+	var d model.Digest
+	if err := json.Unmarshal(msg.Data, &d); err != nil {
+		return model.Digest{}, fmt.Errorf("decoding digest at %s sequence %d: %w", model.StreamDigests, seq, err)
+	}
+	return d, nil
 }
 
 func (s *Service) handleDeadMsg(msg jetstream.Msg) {

@@ -154,11 +154,6 @@ func siteSlug(site string) string {
 	return strings.Trim(b.String(), ".-")
 }
 
-// dayOf is the day a digest belongs to in loc, as YYYY-MM-DD.
-func dayOf(d *model.Digest, loc *time.Location) string {
-	return keyOf(d).t.In(loc).Format(time.DateOnly)
-}
-
 // topicLabel is how pages and feed titles name t; "" when no digest has it.
 func (x *Index) topicLabel(t topic) string {
 	switch t.Kind {
@@ -178,17 +173,17 @@ func (x *Index) topicLabel(t topic) string {
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	for _, d := range x.digests {
-		if !x.public(&d) {
+	for id, e := range x.entries {
+		if !x.public(id) {
 			continue
 		}
 		switch t.Kind {
 		case KindSite:
-			if siteSlug(d.Source.Site) == t.Slug {
-				return d.Source.Site
+			if siteSlug(e.site) == t.Slug {
+				return e.site
 			}
 		case KindTag:
-			for _, tag := range d.Source.Tags {
+			for _, tag := range e.tags {
 				if slugify(tag) == t.Slug {
 					return strings.TrimSpace(tag)
 				}
@@ -199,18 +194,18 @@ func (x *Index) topicLabel(t topic) string {
 }
 
 // matcher returns the filter that selects t's digests; nil for all.
-func (x *Index) matcher(t topic) func(*model.Digest) bool {
+func (x *Index) matcher(t topic) func(*entry) bool {
 	switch t.Kind {
 	case KindSite:
-		return func(d *model.Digest) bool { return siteSlug(d.Source.Site) == t.Slug }
+		return func(e *entry) bool { return siteSlug(e.site) == t.Slug }
 	case KindBody:
-		return func(d *model.Digest) bool { return slices.Contains(detectBodies(d), t.Slug) }
+		return func(e *entry) bool { return e.hasBody(t.Slug) }
 	case KindTag:
-		return func(d *model.Digest) bool {
-			return slices.ContainsFunc(d.Source.Tags, func(tag string) bool { return slugify(tag) == t.Slug })
+		return func(e *entry) bool {
+			return slices.ContainsFunc(e.tags, func(tag string) bool { return slugify(tag) == t.Slug })
 		}
 	case KindDay:
-		return func(d *model.Digest) bool { return dayOf(d, x.loc) == t.Slug }
+		return func(e *entry) bool { return e.key.t.In(x.loc).Format(time.DateOnly) == t.Slug }
 	}
 	return nil
 }
@@ -239,16 +234,16 @@ func (x *Index) topics() map[string][]topicCount {
 		}
 		c.Count++
 	}
-	for _, d := range x.digests {
-		if !x.public(&d) {
+	for id, e := range x.entries {
+		if !x.public(id) {
 			continue
 		}
-		add(KindSite, siteSlug(d.Source.Site), d.Source.Site)
-		for _, b := range detectBodies(&d) {
+		add(KindSite, siteSlug(e.site), e.site)
+		for _, b := range e.bodySlugs() {
 			add(KindBody, b, bodyLabel(b))
 		}
 		seen := map[string]bool{}
-		for _, tag := range d.Source.Tags {
+		for _, tag := range e.tags {
 			if s := slugify(tag); !seen[s] {
 				seen[s] = true
 				add(KindTag, s, strings.TrimSpace(tag))
@@ -282,52 +277,50 @@ func meetingKey(d *model.Digest) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// searchText is what search looks in: the title, summary and bullets,
-// folded.
-func searchText(d *model.Digest) string {
-	parts := []string{d.Title, d.Source.ArticleTitle, d.Summary}
-	for _, b := range d.Bullets {
-		parts = append(parts, b.Text)
-	}
-	return strings.Join(vntext.Syllables(vntext.Fold(strings.Join(parts, "\n"))), " ")
-}
-
 // search returns up to n public digests whose text holds the query's
-// words, in any case and with or without diacritics, newest first.
-func (x *Index) search(q string, n int) []model.Digest {
+// words, in any case and with or without diacritics, newest first: those
+// with the words as a phrase, then those with them anywhere.
+func (x *Index) search(q string, n int) ([]model.Digest, error) {
 	words := vntext.Syllables(vntext.Fold(q))
-	if len(words) == 0 {
-		return nil
+	if len(words) == 0 || n <= 0 {
+		return nil, nil
 	}
-	phrase := " " + strings.Join(words, " ") + " "
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	x.settle()
-	var exact, loose []model.Digest
-	for i := len(x.order) - 1; i >= 0; i-- {
-		id := x.order[i].id
-		d := x.digests[id]
-		if !x.public(&d) {
+	phrase, known := x.lex.encode(nil, words, false)
+	if !known {
+		// A word no digest has: nothing matches.
+		x.mu.Unlock()
+		return nil, nil
+	}
+	each := make([][]byte, len(words))
+	for i, w := range words {
+		each[i], _ = x.lex.encode(nil, []string{w}, false)
+	}
+	var exact, loose []ref
+	for i := len(x.order) - 1; i >= 0 && len(exact) < n; i-- {
+		e := x.entries[x.order[i].id]
+		if !x.public(e.key.id) {
 			continue
 		}
-		text := " " + x.folded[id] + " "
 		switch {
-		case strings.Contains(text, phrase):
-			exact = append(exact, d)
-		case allWords(text, words):
-			loose = append(loose, d)
+		case containsSyllables(e.words, phrase):
+			exact = append(exact, e.ref())
+		case len(loose) < n && allWords(e.words, each):
+			loose = append(loose, e.ref())
 		}
 	}
-	out := append(exact, loose...)
-	if len(out) > n {
-		out = out[:n]
+	x.mu.Unlock()
+	refs := append(exact, loose...)
+	if len(refs) > n {
+		refs = refs[:n]
 	}
-	return out
+	return x.fetch(refs)
 }
 
-func allWords(text string, words []string) bool {
+func allWords(text []byte, words [][]byte) bool {
 	for _, w := range words {
-		if !strings.Contains(text, " "+w+" ") {
+		if !containsSyllables(text, w) {
 			return false
 		}
 	}

@@ -103,7 +103,10 @@ func (x *Index) buildView(t topic, page, limit int) (*feedView, error) {
 	if t.Kind == KindDaily {
 		return x.buildDailyView(page, limit)
 	}
-	ds, total, gen := x.selectDigests(x.matcher(t), page*limit, limit)
+	ds, total, gen, err := x.selectDigests(x.matcher(t), page*limit, limit)
+	if err != nil {
+		return nil, err
+	}
 	v := &feedView{gen: gen, entries: make([]digestView, 0, len(ds)), topic: t, page: page, limit: limit}
 	v.more = (page+1)*limit < total
 	v.title = x.title
@@ -123,36 +126,44 @@ func (x *Index) buildView(t topic, page, limit int) (*feedView, error) {
 	return v, nil
 }
 
+// dailyReach × MaxEntries is how many of the latest digests the daily
+// roll-up looks at.
+const dailyReach = 50
+
 // buildDailyView is the roll-up: one entry a day, newest day first, each
 // listing that day's digests.
 func (x *Index) buildDailyView(page, limit int) (*feedView, error) {
 	// The latest limit days' digests are among the latest digests of all;
 	// a roll-up of a few hundred days is plenty for a reader.
-	ds, _, gen := x.selectDigests(nil, 0, 50*x.maxEntries)
+	refs, _, gen := x.selectRefs(nil, 0, dailyReach*x.maxEntries)
 	v := &feedView{gen: gen, topic: topic{Kind: KindDaily}, page: page, limit: limit, title: x.title + " · " + x.topicLabel(topic{Kind: KindDaily})}
 	var days []string
-	byDay := map[string][]model.Digest{}
-	for _, d := range ds {
-		day := dayOf(&d, x.loc)
+	byDay := map[string][]ref{}
+	for _, r := range refs {
+		day := r.t.In(x.loc).Format(time.DateOnly)
 		if _, ok := byDay[day]; !ok {
 			days = append(days, day)
 		}
-		byDay[day] = append(byDay[day], d)
+		byDay[day] = append(byDay[day], r)
 	}
 	start := min(page*limit, len(days))
 	end := min(start+limit, len(days))
 	v.more = end < len(days)
 	for _, day := range days[start:end] {
+		ds, err := x.fetch(byDay[day])
+		if err != nil {
+			return nil, err
+		}
 		t := topic{Kind: KindDay, Slug: day}
 		dayTime, _ := time.ParseInLocation(time.DateOnly, day, x.loc)
 		e := digestView{
 			URN:     "urn:bantin:daily:" + day,
-			Title:   fmt.Sprintf("Bản tin ngày %s (%d)", dayTime.Format("02/01/2006"), len(byDay[day])),
+			Title:   fmt.Sprintf("Bản tin ngày %s (%d)", dayTime.Format("02/01/2006"), len(ds)),
 			PageURL: x.baseURL + t.pagePath(),
 			Author:  x.title,
 		}
 		e.Link = e.PageURL
-		for _, d := range byDay[day] {
+		for _, d := range ds {
 			dv, err := x.newDigestView(d)
 			if err != nil {
 				return nil, err
