@@ -626,24 +626,3 @@ func isPDFSpace(c byte) bool {
 	}
 	return false
 }
-
-// fontCache keeps parsed fonts for the whole document: fonts are shared
-// between pages and parsing a large ToUnicode CMap per page would dominate
-// the run time of long reports.
-type fontCache map[string]*pdfFont
-
-// get returns the font for a font dictionary. The key is the dictionary's
-// printed form, which names its indirect objects ("/ToUnicode 96 0 R"), so
-// distinct fonts do not collide.
-func (c fontCache) get(v pdf.Value) *pdfFont {
-	if v.Kind() != pdf.Dict {
-		return nil
-	}
-	key := v.String()
-	if f, ok := c[key]; ok {
-		return f
-	}
-	f := newPDFFont(v)
-	c[key] = f
-	return f
-}

@@ -88,7 +88,7 @@ type gstate struct {
 // pageWalker interprets a page's content streams and collects its glyphs.
 type pageWalker struct {
 	ctx      context.Context
-	fonts    fontCache
+	fonts    *fontCache
 	glyphs   []glyph
 	forms    int
 	open     []string // Form XObjects being interpreted, to refuse cycles

@@ -153,6 +153,11 @@ type Options struct {
 	Pdftotext string
 	// Antiword and Catdoc are the paths of the legacy .doc readers.
 	Antiword, Catdoc string
+	// PageConcurrency bounds the goroutines that read the pages of one
+	// PDF at once; 0 means GOMAXPROCS, 1 reads them one after the other.
+	// The result is the same whatever the value (page order is kept).
+	// PDFs of fewer than 4 pages are always read on one goroutine.
+	PageConcurrency int
 }
 
 // DefaultOptions finds the tools on PATH.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,7 +71,7 @@ func PDFWith(ctx context.Context, data []byte, opts Options) (*Document, error) 
 			}
 			done <- res
 		}()
-		res.doc, res.err = extractPDF(ctx, data)
+		res.doc, res.err = extractPDF(ctx, data, opts.PageConcurrency)
 	}()
 	var res result
 	select {
@@ -88,8 +89,8 @@ func PDFWith(ctx context.Context, data []byte, opts Options) (*Document, error) 
 	return doc, doc.verdict()
 }
 
-func extractPDF(ctx context.Context, data []byte) (*Document, error) {
-	r, pages, notes, err := openPDF(data)
+func extractPDF(ctx context.Context, data []byte, concurrency int) (*Document, error) {
+	r, src, pages, notes, err := openPDF(data)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,23 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 			return Normalize(strings.ReplaceAll(r.Trailer().Key("Info").Key("Title").Text(), "\n", " "))
 		}),
 	}
-	fonts := fontCache{}
+	doc.encrypted = safe(func() bool { return !r.Trailer().Key("Encrypt").IsNull() })
+	if doc.encrypted {
+		src = nil // equal raw bytes in two objects decrypt differently: no content keys
+	}
+	fonts := newFontCache(src)
+	workers := pageWorkers(concurrency, len(pages))
+
+	// The pages are read in parallel; everything that depends on more than
+	// one page (warnings, legacy encodings, the statistical repair) is then
+	// done in page order, so the result does not depend on workers.
+	read := make([]pageRead, len(pages))
+	if stop, err := forPages(ctx, len(pages), workers, func(i int) {
+		read[i] = readPage(ctx, pages[i], fonts)
+	}); err != nil {
+		return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", stop+1, len(pages), err)
+	}
+
 	var firstErr error
 	unmapped := 0
 	perPage := make([][]model.Paragraph, len(pages))
@@ -111,38 +128,31 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 	var decoded []bool // per line of rawLines, in order: from a legacy font
 	badGlyphs := make([]int, len(pages))
 	var legacy []string
-	for i, p := range pages {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", i+1, len(pages), err)
-		}
+	for i, pr := range read {
 		n := i + 1
-		lines, bad, err := pageLines(ctx, p, fonts)
-		unmapped += bad
-		badGlyphs[i] = bad
-		if errors.Is(err, errBomb) {
+		unmapped += pr.bad
+		badGlyphs[i] = pr.bad
+		if errors.Is(pr.err, errBomb) {
 			doc.bombs = append(doc.bombs, n)
 		}
-		if err != nil {
-			if len(lines) == 0 {
+		if pr.err != nil {
+			if len(pr.lines) == 0 {
 				doc.FailedPages = append(doc.FailedPages, n)
-				doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: %v", n, err))
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: %v", n, pr.err))
 				if firstErr == nil {
-					firstErr = err
+					firstErr = pr.err
 				}
 				continue
 			}
-			doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: text may be incomplete: %v", n, err))
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: text may be incomplete: %v", n, pr.err))
 		}
-		for k, l := range lines {
-			var found []string
-			lines[k], found = decodeLegacy(l)
-			for _, enc := range found {
-				legacy = appendUnique(legacy, enc)
-			}
-			decoded = append(decoded, len(found) > 0)
+		for _, enc := range pr.legacy {
+			legacy = appendUnique(legacy, enc)
 		}
-		rawLines[i] = lines
+		decoded = append(decoded, pr.decoded...)
+		rawLines[i] = pr.lines
 	}
+	read = nil
 	if len(legacy) > 0 {
 		doc.EncodingRepaired = legacy[0]
 		doc.Warnings = append(doc.Warnings, fmt.Sprintf(repairedNote, strings.Join(legacy, ", ")))
@@ -163,17 +173,45 @@ func extractPDF(ctx context.Context, data []byte) (*Document, error) {
 			}
 		}
 	}
-	for i, lines := range rawLines {
-		perPage[i] = Paragraphs(lines, i+1)
-	}
-	for i, paras := range perPage {
-		doc.PageInfo = append(doc.PageInfo, judgePage(i+1, paras, badGlyphs[i], pdfExtractor))
+	doc.PageInfo = make([]PageInfo, len(pages))
+	if stop, err := forPages(ctx, len(pages), workers, func(i int) {
+		perPage[i] = Paragraphs(rawLines[i], i+1)
+		doc.PageInfo[i] = judgePage(i+1, perPage[i], badGlyphs[i], pdfExtractor)
+	}); err != nil {
+		return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", stop+1, len(pages), err)
 	}
 	doc.perPage = perPage
 	doc.assemble()
 	doc.firstErr, doc.unmapped = firstErr, unmapped
-	doc.encrypted = safe(func() bool { return !r.Trailer().Key("Encrypt").IsNull() })
 	return doc, nil
+}
+
+// pageRead is what reading one page yields, before the pages are joined.
+type pageRead struct {
+	lines   []string // legacy-font runs decoded (decodeLegacy)
+	decoded []bool   // per line: it had legacy-font text
+	legacy  []string // the legacy encodings found, in order of first use
+	bad     int      // glyphs without a Unicode mapping
+	err     error
+}
+
+// readPage lays out one page and decodes its legacy-font text.
+func readPage(ctx context.Context, p pdf.Page, fonts *fontCache) pageRead {
+	var pr pageRead
+	pr.lines, pr.bad, pr.err = pageLines(ctx, p, fonts)
+	if pr.err != nil && len(pr.lines) == 0 {
+		return pr
+	}
+	pr.decoded = make([]bool, len(pr.lines))
+	for k, l := range pr.lines {
+		var found []string
+		pr.lines[k], found = decodeLegacy(l)
+		for _, enc := range found {
+			pr.legacy = appendUnique(pr.legacy, enc)
+		}
+		pr.decoded[k] = len(found) > 0
+	}
+	return pr
 }
 
 // usableChars counts the characters on the pages whose text is neither
@@ -258,7 +296,7 @@ func safe[T any](f func() T) (v T) {
 // pageLines lays out the text of one page as lines and counts the
 // characters that have no Unicode mapping. On a parser panic it returns
 // the error together with whatever text was read before it.
-func pageLines(ctx context.Context, p pdf.Page, fonts fontCache) (lines []string, unmapped int, err error) {
+func pageLines(ctx context.Context, p pdf.Page, fonts *fontCache) (lines []string, unmapped int, err error) {
 	w := &pageWalker{ctx: ctx, fonts: fonts, budget: maxPageContent}
 	defer func() {
 		if r := recover(); r != nil {
@@ -285,10 +323,10 @@ func pageLines(ctx context.Context, p pdf.Page, fonts fontCache) (lines []string
 // header, junk after %%EOF, a cross-reference chain that loops (the library
 // would follow it forever) and, when all else fails, a missing or broken
 // cross-reference table, rebuilt from the objects in the file.
-func openPDF(data []byte) (*pdf.Reader, []pdf.Page, []string, error) {
+func openPDF(data []byte) (*pdf.Reader, io.ReaderAt, []pdf.Page, []string, error) {
 	off := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-"))
 	if off < 0 {
-		return nil, nil, nil, fmt.Errorf("extracting pdf: %w: not a PDF file: no %%PDF- header in the first 1024 bytes (starts with %q)", ErrCorrupt, data[:min(len(data), 16)])
+		return nil, nil, nil, nil, fmt.Errorf("extracting pdf: %w: not a PDF file: no %%PDF- header in the first 1024 bytes (starts with %q)", ErrCorrupt, data[:min(len(data), 16)])
 	}
 	fixed, notes := repairEnvelope(data[off:])
 	if off > 0 {
@@ -298,28 +336,35 @@ func openPDF(data []byte) (*pdf.Reader, []pdf.Page, []string, error) {
 	if loopNote != "" {
 		notes = append(notes, loopNote)
 	}
-	r, err := pdf.NewReader(bytes.NewReader(fixed), int64(len(fixed)))
+	var src io.ReaderAt = bytes.NewReader(fixed)
+	size := int64(len(fixed))
+	if spliced, n, note, ok := fixTrailerSize(fixed); ok {
+		src, size = spliced, n
+		notes = append(notes, note)
+	}
+	r, err := pdf.NewReader(src, size)
 	if err == nil {
 		if pages := collectPages(r); len(pages) > 0 {
-			return r, pages, notes, nil
+			return r, src, pages, notes, nil
 		}
 		err = errors.New("no pages found in the page tree")
 	}
 	if isEncryptionError(err) {
-		return nil, nil, nil, classifyEncryption(err)
+		return nil, nil, nil, nil, classifyEncryption(err)
 	}
 	if rebuilt, ok := rebuildXref(fixed); ok {
-		r2, err2 := pdf.NewReader(bytes.NewReader(rebuilt), int64(len(rebuilt)))
+		src2 := bytes.NewReader(rebuilt)
+		r2, err2 := pdf.NewReader(src2, int64(len(rebuilt)))
 		if err2 == nil {
 			if pages := collectPages(r2); len(pages) > 0 {
 				notes = append(notes, fmt.Sprintf("cross-reference table rebuilt from the objects in the file (%v)", err))
-				return r2, pages, notes, nil
+				return r2, src2, pages, notes, nil
 			}
 		} else if isEncryptionError(err2) {
-			return nil, nil, nil, classifyEncryption(err2)
+			return nil, nil, nil, nil, classifyEncryption(err2)
 		}
 	}
-	return nil, nil, nil, fmt.Errorf("extracting pdf: %w: %v", ErrCorrupt, err)
+	return nil, nil, nil, nil, fmt.Errorf("extracting pdf: %w: %v", ErrCorrupt, err)
 }
 
 func isEncryptionError(err error) bool {
