@@ -308,20 +308,28 @@ func (s *Service) dead(ctx context.Context, dl model.DeadLetter, res Result) Res
 }
 
 // ocrPages lists the pages of a PDF that need OCR: those whose text layer
-// is missing, a signature stamp or garbage.
+// is missing, a signature stamp or garbage. Pages the extractor skipped
+// as likely PDF bombs (PageInfo.Skipped) are never among them: they are
+// hostile or broken, not scans, and rendering them would read the bomb.
 func ocrPages(doc *extract.Document) []int {
 	if doc.Format != extract.FormatPDF {
 		return nil
 	}
 	var pages []int
+	skipped := map[int]bool{}
 	for _, pi := range doc.PageInfo {
-		if pi.NeedsOCR {
+		switch {
+		case pi.Skipped != "":
+			skipped[pi.Page] = true
+		case pi.NeedsOCR:
 			pages = append(pages, pi.Page)
 		}
 	}
 	if len(pages) == 0 && len(doc.Paragraphs) == 0 {
 		for n := 1; n <= doc.Pages; n++ {
-			pages = append(pages, n)
+			if !skipped[n] {
+				pages = append(pages, n)
+			}
 		}
 	}
 	return pages

@@ -352,6 +352,9 @@ func (s *Service) ocr(ctx context.Context, msg jetstream.Msg, r *model.Report, l
 			log.Warn("page OCR failed", "page", fmt.Sprintf("%d/%d", i+1, len(pending)), "pdf_page", n, "err", err, "took", took.Round(time.Millisecond))
 			continue
 		}
+		if pt.DPI > 0 && pt.DPI < s.cfg.DPI {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("page %d: too large to render at %d dpi (over %d pixels a side); OCRed at %d dpi", n, s.cfg.DPI, MaxRenderSide, pt.DPI))
+		}
 		paras := extract.Paragraphs(pt.Lines, n)
 		if letters(paras) == 0 {
 			empty = append(empty, n)

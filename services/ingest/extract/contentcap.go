@@ -29,6 +29,21 @@ const (
 // stderr per extra operand (gigabytes, for minutes).
 var errBomb = errors.New("likely PDF bomb")
 
+// skippedBomb is PageInfo.Skipped of a page skipped by checkContent.
+const skippedBomb = "likely PDF bomb: its content is over the caps on inflated bytes or operands"
+
+// markBombs marks the pages skipped by checkContent in PageInfo: Skipped,
+// and not NeedsOCR, so that they are not sent to OCR as if they were
+// scans.
+func (doc *Document) markBombs() {
+	for _, n := range doc.bombs {
+		if n >= 1 && n <= len(doc.PageInfo) {
+			pi := &doc.PageInfo[n-1]
+			pi.NeedsOCR, pi.Why, pi.Skipped = false, "", skippedBomb
+		}
+	}
+}
+
 // checkContent reads content (a stream or an array of streams) once,
 // decompressed, and returns an error when the page's budget of
 // maxPageContent bytes runs out or a run of operands exceeds maxOperands.

@@ -37,6 +37,11 @@ type PageInfo struct {
 	NeedsOCR bool `json:"needs_ocr,omitempty"`
 	// Why says why NeedsOCR is set.
 	Why string `json:"why,omitempty"`
+	// Skipped says why the page was not read at all: its content is over
+	// the caps of a likely PDF bomb (contentcap.go). Such a page is hostile
+	// or broken, not a scan: NeedsOCR is false and it must not be rendered
+	// for OCR either (poppler would read the whole bomb).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Page-quality thresholds.

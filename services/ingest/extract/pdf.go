@@ -180,6 +180,7 @@ func extractPDF(ctx context.Context, data []byte, concurrency int) (*Document, e
 	}); err != nil {
 		return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", stop+1, len(pages), err)
 	}
+	doc.markBombs()
 	doc.perPage = perPage
 	doc.assemble()
 	doc.firstErr, doc.unmapped = firstErr, unmapped
