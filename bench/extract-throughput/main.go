@@ -6,13 +6,18 @@
 //
 // bantin is measured as the ingest role runs it (--isolate-parsing, the
 // default: an extract.Pool of `bantin extract-child` processes, one per
-// concurrent document, each serving many documents; started and warmed on
-// one document before the timed runs, as in a running worker), with one
+// concurrent document, each serving many documents; a fresh pool per
+// timed run, closed at its end, so its start is counted and its children's
+// CPU time is reaped into this process's rusage), with one
 // child process per document (the earlier isolation), and in process
 // (extract.Extract). All use the per-page pdftotext fallback, as ingest
 // does. The per-file similarity table is bench/extract's.
 //
 //	BANTIN_CORPUS=/work/shared/corpus go run ./bench/extract-throughput [-reps 5]
+//
+// Two figures per method: pages per wall-clock second, and pages per CPU
+// second (user + system of this process and every child it waited for,
+// pdftotext included), which a busy shared machine disturbs less.
 //
 // The 300-page report is generated with LibreOffice from HTML: one
 // VietNews article of the corpus per page (0.9 MiB). A second 300-page
@@ -26,6 +31,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"html"
@@ -38,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bantin/bantin/bench/internal/benchutil"
@@ -137,11 +144,7 @@ func run(reps, conc int) error {
 		return err
 	}
 	iso := extract.Isolated{Exe: exe, Args: []string{"extract-child"}, MaxMemory: 2 << 30, Workers: conc}
-	pool := extract.NewPool(iso)
-	defer pool.Close()
-	if err := parallel(corpus[:conc], conc, func(d doc) { _, _ = pool.Extract(ctx, d.data) }); err != nil {
-		return err
-	}
+	started := 0
 
 	fmt.Printf("machine: %s\n", benchutil.Machine())
 	fmt.Printf("corpus: %d PDFs, %d pages; 300-page report (LibreOffice): %d pages, %.1f MiB; joined (pdfunite): %d pages, %.1f MiB; bantin concurrency %d; %d repetitions, alternating\n\n",
@@ -155,7 +158,10 @@ func run(reps, conc int) error {
 		{"pdftotext, one process per file", func(ds []doc) error { return pdftotext(ctx, ds, 1) }},
 		{fmt.Sprintf("pdftotext, one process per file, %d at once (xargs -P%d)", conc, conc), func(ds []doc) error { return pdftotext(ctx, ds, conc) }},
 		{fmt.Sprintf("bantin as ingest runs it (pool of %d extract-child processes)", conc), func(ds []doc) error {
-			return parallel(ds, conc, func(d doc) { _, _ = pool.Extract(ctx, d.data) })
+			pool := extract.NewPool(iso)
+			err := parallel(ds, conc, func(d doc) { _, _ = pool.Extract(ctx, d.data) })
+			started += pool.Started()
+			return errors.Join(err, pool.Close())
 		}},
 		{fmt.Sprintf("bantin, one extract-child process per file, %d at once", conc), func(ds []doc) error {
 			return parallel(ds, conc, func(d doc) { _, _ = iso.Extract(ctx, d.data) })
@@ -169,25 +175,30 @@ func run(reps, conc int) error {
 		docs []doc
 	}{{"corpus", corpus}, {"300-page report (LibreOffice)", report}, {"300 pages joined by pdfunite", joined}}
 	res := map[string][]float64{}
+	cpuRes := map[string][]float64{}
 	for rep := 0; rep < reps; rep++ {
 		for _, set := range sets {
 			for _, m := range methods {
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime()
 				if err := m.fn(set.docs); err != nil {
 					return err
 				}
-				res[set.name+"|"+m.name] = append(res[set.name+"|"+m.name], float64(pages(set.docs))/time.Since(start).Seconds())
+				wall, cpu := time.Since(start).Seconds(), cpuTime()-cpu0
+				res[set.name+"|"+m.name] = append(res[set.name+"|"+m.name], float64(pages(set.docs))/wall)
+				cpuRes[set.name+"|"+m.name] = append(cpuRes[set.name+"|"+m.name], float64(pages(set.docs))/cpu)
 			}
 		}
 		fmt.Printf("rep %d done (load average %s)\n", rep+1, benchutil.LoadAvg())
 	}
-	fmt.Printf("\npool: %d extract-child processes started in all (%d workers)\n", pool.Started(), conc)
+	fmt.Printf("\npools: %d extract-child processes started in all, over %d timed pool runs of %d workers\n", started, reps*len(sets), conc)
 	for _, set := range sets {
 		base := benchutil.Median(res[set.name+"|"+methods[0].name])
-		fmt.Printf("\n%s (%d pages), median of %d:\n\n| extractor | pages/s | ratio to pdftotext one process per file |\n|---|---|---|\n", set.name, pages(set.docs), reps)
+		cpuBase := benchutil.Median(cpuRes[set.name+"|"+methods[0].name])
+		fmt.Printf("\n%s (%d pages), median of %d:\n\n| extractor | pages/s (wall) | ratio | pages per CPU-second | ratio |\n|---|---|---|---|---|\n", set.name, pages(set.docs), reps)
 		for _, m := range methods {
 			v := benchutil.Median(res[set.name+"|"+m.name])
-			fmt.Printf("| %s | %.1f | %.2f× |\n", m.name, v, v/base)
+			c := benchutil.Median(cpuRes[set.name+"|"+m.name])
+			fmt.Printf("| %s | %.1f | %.2f× | %.1f | %.2f× |\n", m.name, v, v/base, c, c/cpuBase)
 		}
 	}
 
@@ -219,6 +230,16 @@ func run(reps, conc int) error {
 		fmt.Printf("| %s | %s |\n", c.name, strings.Join(cells, " | "))
 	}
 	return nil
+}
+
+// cpuTime returns the user and system CPU seconds of this process and of
+// the children it has waited for.
+func cpuTime() float64 {
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
 }
 
 func load(paths []string) ([]doc, error) {
