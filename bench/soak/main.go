@@ -2,11 +2,23 @@
 // (embedded nats-server on a file store, ingest, summarize with the
 // extractive backend, publish) and samples the process's resident memory
 // (VmRSS from /proc/self/status), Go heap and goroutines every -every
-// reports, to show that memory stays flat under sustained load. It prints
-// the series and the ratio of the largest RSS sample to the sample at the
-// first quartile, and checks every report came out as exactly one digest.
+// reports, to show that memory stays flat under sustained load: that it
+// does not grow with the number of reports processed.
 //
-//	go run ./bench/soak [-n 10000] [-every 500] [-uploaders 2]
+// The load is closed-loop, as a newsroom's is: uploaders wait while more
+// than -backlog reports wait in REPORTS, so the backlog, which is meant to
+// grow when uploads outrun summarising, does not pass for a leak
+// (-backlog 0 uploads open-loop). A reader fetches the feed, searches for
+// an older report and opens the digest found every -read, so publish reads
+// old digests back from the stream as it does for readers. It prints the series, the ratio of
+// the largest RSS sample to the sample at the first quartile, the RSS slope
+// over the second half, the Go heap and goroutines, and checks every report
+// came out as exactly one digest.
+//
+// Nothing tunes the runtime (no GOMEMLIMIT, no debug.FreeOSMemory): RSS is
+// what the process holds.
+//
+//	go run ./bench/soak [-n 10000] [-every 500] [-uploaders 2] [-backlog 300]
 package main
 
 import (
@@ -16,8 +28,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -41,30 +55,43 @@ func main() {
 	every := flag.Int("every", 500, "sample memory every this many reports queued")
 	uploaders := flag.Int("uploaders", 2, "concurrent uploaders")
 	conc := flag.Int("concurrency", 2, "summarize worker concurrency (the role's default)")
-	withPublish := flag.Bool("publish", true, "run the publish role too (its index keeps every digest in memory, by design: pages and search); -publish=false measures ingest and summarize alone")
-	memprof := flag.String("memprofile", "", "write a heap profile at the end to this file (go tool pprof)")
+	backlog := flag.Int("backlog", 300, "uploaders wait while more than this many reports wait in REPORTS (closed loop); 0 uploads open-loop")
+	read := flag.Duration("read", 500*time.Millisecond, "a reader fetches the feed, searches for an older report and opens the digest found this often; 0 for none")
+	withPublish := flag.Bool("publish", true, "run the publish role too; -publish=false measures ingest and summarize alone")
+	memprof := flag.String("memprofile", "", "write a heap profile at the end to this file, and one at the first quartile to this file + \".q1\" (compare with go tool pprof -diff_base)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./bench/soak [flags]\n\nSustained load through an in-process ingest+summarize+publish stack; prints RSS, heap and goroutines every -every reports.\nLinux only (reads /proc/self/status).\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./bench/soak [flags]\n\nSustained, closed-loop load through an in-process ingest+summarize+publish stack; prints RSS, heap and goroutines every -every reports, the max/first-quartile RSS ratio and the RSS slope over the second half.\nLinux only (reads /proc/self/status).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(*n, *every, *uploaders, *conc, *withPublish, *memprof); err != nil {
+	if err := run(options{n: *n, every: *every, uploaders: *uploaders, conc: *conc, backlog: *backlog, read: *read, publish: *withPublish, memprof: *memprof}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/soak:", err)
 		os.Exit(1)
 	}
 }
 
-// sample is one memory reading.
-type sample struct {
-	reports, digests int
-	rss, heap        float64 // MiB
-	goroutines       int
-	at               time.Duration
+// options are the command's flags.
+type options struct {
+	n, every, uploaders, conc, backlog int
+	read                               time.Duration
+	publish                            bool
+	memprof                            string
 }
 
-func run(n, every, uploaders, conc int, withPublish bool, memprof string) error {
-	if n <= 0 || every <= 0 || uploaders <= 0 {
-		return errors.New("-n, -every and -uploaders must be positive")
+// sample is one memory reading.
+type sample struct {
+	reports, digests, backlog int
+	// rss is VmRSS; heap the Go heap in use (live and not yet collected);
+	// live the heap that the last collection found live. In MiB.
+	rss, heap, live float64
+	goroutines      int
+	at              time.Duration
+}
+
+func run(o options) error {
+	n, every, uploaders, conc, withPublish, memprof := o.n, o.every, o.uploaders, o.conc, o.publish, o.memprof
+	if n <= 0 || every <= 0 || uploaders <= 0 || o.backlog < 0 {
+		return errors.New("-n, -every and -uploaders must be positive, -backlog zero or more")
 	}
 	if _, err := vmRSS(); err != nil {
 		return fmt.Errorf("reading VmRSS (Linux only): %w", err)
@@ -108,11 +135,13 @@ func run(n, every, uploaders, conc int, withPublish bool, memprof string) error 
 	if err != nil {
 		return err
 	}
-	pub, err := publish.New(publish.Config{BaseURL: "http://soak.invalid"}, publish.Deps{Bus: bPub, Log: log})
+	pubMetrics := prometheus.NewRegistry()
+	pub, err := publish.New(publish.Config{BaseURL: "http://soak.invalid"}, publish.Deps{Bus: bPub, Log: log, Registry: pubMetrics})
 	if err != nil {
 		return err
 	}
-	pub.Register(http.NewServeMux())
+	mux := http.NewServeMux()
+	pub.Register(mux)
 	roles := []func(context.Context) error{sum.Run}
 	pubReady := func(context.Context) error { return nil }
 	if withPublish {
@@ -137,8 +166,8 @@ func run(n, every, uploaders, conc int, withPublish bool, memprof string) error 
 		}
 	}
 
-	digests := func() int {
-		s, err := bIng.JS.Stream(ctx, model.StreamDigests)
+	msgs := func(stream string) int {
+		s, err := bIng.JS.Stream(ctx, stream)
 		if err != nil {
 			return -1
 		}
@@ -148,16 +177,77 @@ func run(n, every, uploaders, conc int, withPublish bool, memprof string) error 
 		}
 		return int(i.State.Msgs)
 	}
+	digests := func() int { return msgs(model.StreamDigests) }
+	// waiting is the REPORTS backlog, polled for the uploaders.
+	var waiting atomic.Int64
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		for pollCtx.Err() == nil {
+			waiting.Store(int64(msgs(model.StreamReports)))
+			select {
+			case <-pollCtx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	var readErrs, reads atomic.Int64
+	if withPublish && o.read > 0 {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			for i := 0; pollCtx.Err() == nil; i++ {
+				// The feed, a search for an older report and the first
+				// digest it finds, which publish may have to read again
+				// from the stream.
+				body := ""
+				for _, path := range []string{"/feeds/all.atom", "/search?q=bao+cao+so+" + strconv.Itoa((i*7919)%max(1, pub.Index().Len())+1), ""} {
+					if path == "" {
+						_, link, ok := strings.Cut(body, `href="http://soak.invalid/digests/`)
+						if !ok {
+							break
+						}
+						id, _, _ := strings.Cut(link, `"`)
+						path = "/digests/" + id
+					}
+					rec := httptest.NewRecorder()
+					mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+					reads.Add(1)
+					body = rec.Body.String()
+					if rec.Code != http.StatusOK {
+						readErrs.Add(1)
+						fmt.Fprintf(os.Stderr, "GET %s: %d %s\n", path, rec.Code, body)
+					}
+				}
+				select {
+				case <-pollCtx.Done():
+				case <-time.After(o.read):
+				}
+			}
+		}()
+	}
 	start := time.Now()
 	var samples []sample
 	var mu sync.Mutex
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	take := func(reports int) {
 		rss, _ := vmRSS()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		metrics.Read(live)
 		mu.Lock()
-		samples = append(samples, sample{reports: reports, digests: digests(), rss: rss, heap: float64(ms.HeapInuse) / (1 << 20), goroutines: runtime.NumGoroutine(), at: time.Since(start)})
+		samples = append(samples, sample{reports: reports, digests: digests(), backlog: msgs(model.StreamReports), rss: rss,
+			heap: float64(ms.HeapInuse) / (1 << 20), live: float64(live[0].Value.Uint64()) / (1 << 20),
+			goroutines: runtime.NumGoroutine(), at: time.Since(start)})
 		mu.Unlock()
+		if memprof != "" && reports == n/4 {
+			if err := writeHeapProfile(memprof + ".q1"); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}
 	}
 	take(0)
 	var next, queued, failed atomic.Int64
@@ -171,6 +261,9 @@ func run(n, every, uploaders, conc int, withPublish bool, memprof string) error 
 				i := int(next.Add(1) - 1)
 				if i >= n {
 					return
+				}
+				for o.backlog > 0 && waiting.Load() > int64(o.backlog) && ctx.Err() == nil {
+					time.Sleep(5 * time.Millisecond)
 				}
 				res := ing.IngestBytes(ctx, reportText(run, i), model.Source{Site: "soak.test", AttachmentName: fmt.Sprintf("bao-cao-%05d.txt", i)})
 				if res.Outcome != ingest.OutcomeQueued {
@@ -192,16 +285,25 @@ func run(n, every, uploaders, conc int, withPublish bool, memprof string) error 
 	}
 	take(int(queued.Load()))
 	total := time.Since(start)
+	stopPoll()
+	bg.Wait()
+	// The heap that is live at the end, whatever the collector had not
+	// got to yet: what the run keeps.
+	runtime.GC()
+	var endMem runtime.MemStats
+	runtime.ReadMemStats(&endMem)
+	inMemory := -1.0
+	if mfs, err := pubMetrics.Gather(); err == nil {
+		for _, mf := range mfs {
+			if mf.GetName() == "bantin_publish_digests_in_memory" && len(mf.GetMetric()) == 1 {
+				inMemory = mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+	}
 	if memprof != "" {
-		f, err := os.Create(memprof)
-		if err != nil {
+		if err := writeHeapProfile(memprof); err != nil {
 			return err
 		}
-		runtime.GC()
-		if err := pprof.WriteHeapProfile(f); err != nil {
-			return fmt.Errorf("writing the heap profile: %w", err)
-		}
-		f.Close()
 	}
 	out := digests()
 	cancel()
@@ -211,31 +313,79 @@ func run(n, every, uploaders, conc int, withPublish bool, memprof string) error 
 	if !withPublish {
 		stack = "ingest → summarize (extractive, concurrency %d), no publish"
 	}
-	fmt.Printf("bench/soak: %d reports through "+stack+", %d uploaders; %s; %s\n\n", n, conc, uploaders, benchutil.Machine(), runtime.Version())
-	fmt.Println("| reports queued | digests out | elapsed s | RSS MiB | Go heap in use MiB | goroutines |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: |")
+	loop := fmt.Sprintf("closed loop (uploaders wait while more than %d reports wait in REPORTS)", o.backlog)
+	if o.backlog == 0 {
+		loop = "open loop"
+	}
+	fmt.Printf("bench/soak: %d reports through "+stack+", %d uploaders, %s; %s; %s\n\n", n, conc, uploaders, loop, benchutil.Machine(), runtime.Version())
+	fmt.Println("| reports queued | digests out | waiting in REPORTS | elapsed s | RSS MiB | Go heap in use MiB | live at last GC MiB | goroutines |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, s := range samples {
-		fmt.Printf("| %d | %d | %.1f | %.1f | %.1f | %d |\n", s.reports, s.digests, s.at.Seconds(), s.rss, s.heap, s.goroutines)
+		fmt.Printf("| %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %d |\n", s.reports, s.digests, s.backlog, s.at.Seconds(), s.rss, s.heap, s.live, s.goroutines)
 	}
 	// The first quartile of the run: the first sample at or past n/4
 	// reports, after start-up allocations have settled.
 	var q1 sample
-	maxRSS, maxG := 0.0, 0
+	maxRSS, maxG, maxBacklog := 0.0, 0, 0
 	for _, s := range samples {
 		if q1.reports == 0 && s.reports >= n/4 {
 			q1 = s
 		}
 		maxRSS = max(maxRSS, s.rss)
 		maxG = max(maxG, s.goroutines)
+		maxBacklog = max(maxBacklog, s.backlog)
 	}
-	fmt.Printf("\nRSS: max %.1f MiB, at the first quartile (%d reports) %.1f MiB: ratio %.2f; goroutines max %d (at the first quartile %d)\n",
-		maxRSS, q1.reports, q1.rss, maxRSS/q1.rss, maxG, q1.goroutines)
+	last := samples[len(samples)-1]
+	fmt.Printf("\nRSS: max %.1f MiB, at the first quartile (%d reports) %.1f MiB: ratio %.2f; slope over the second half %+.2f MiB per 1,000 reports\n",
+		maxRSS, q1.reports, q1.rss, maxRSS/q1.rss, 1000*slope(samples, n/2))
+	fmt.Printf("Go heap in use: at the first quartile %.1f MiB, at the end %.1f MiB; live at the last GC: at the first quartile %.1f MiB, at the end %.1f MiB, after a forced GC at the end %.1f MiB\n",
+		q1.heap, last.heap, q1.live, last.live, float64(endMem.HeapAlloc)/(1<<20))
+	fmt.Printf("goroutines: at start %d, at the first quartile %d, max %d, at the end %d; most reports waiting in REPORTS %d\n",
+		samples[0].goroutines, q1.goroutines, maxG, last.goroutines, maxBacklog)
+	if withPublish {
+		fmt.Printf("publish: %d digests indexed, %.0f in memory in full; %d reads, %d failed\n", pub.Index().Len(), inMemory, reads.Load(), readErrs.Load())
+	}
 	fmt.Printf("reports in %d (not queued %d), digests out %d, pushed in %.1f s, all digested in %.1f s (%.0f reports/s)\n",
 		queued.Load(), failed.Load(), out, pushed.Seconds(), total.Seconds(), float64(out)/total.Seconds())
-	if failed.Load() != 0 || out != int(queued.Load()) {
-		return fmt.Errorf("%d reports queued, %d digests out, %d not queued", queued.Load(), out, failed.Load())
+	if failed.Load() != 0 || out != int(queued.Load()) || readErrs.Load() != 0 {
+		return fmt.Errorf("%d reports queued, %d digests out, %d not queued, %d reads failed", queued.Load(), out, failed.Load(), readErrs.Load())
 	}
 	return nil
+}
+
+// slope is the least-squares slope of RSS (MiB) over reports queued, for
+// the samples at or past from reports; 0 with fewer than two.
+func slope(samples []sample, from int) float64 {
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range samples {
+		if s.reports < from {
+			continue
+		}
+		x, y := float64(s.reports), s.rss
+		n++
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+	}
+	if d := n*sxx - sx*sx; n >= 2 && d != 0 {
+		return (n*sxy - sx*sy) / d
+	}
+	return 0
+}
+
+// writeHeapProfile writes the live heap's profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating the heap profile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		return fmt.Errorf("writing the heap profile %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // vmRSS is the resident set size of this process, in MiB.

@@ -20,6 +20,7 @@
 package publish
 
 import (
+	"bytes"
 	"cmp"
 	"log/slog"
 	"net/url"
@@ -103,6 +104,8 @@ type Index struct {
 	// lex numbers the search syllables; strs interns sites and tags.
 	lex  lexicon
 	strs map[string]string
+	// scratch is where PutAt encodes search words.
+	scratch []byte
 	// reviews holds editors' decisions, by digest id (review mode only).
 	reviews map[string]ReviewRecord
 	// failures are the newest dead letters, oldest first.
@@ -222,8 +225,10 @@ func (x *Index) PutAt(d model.Digest, seq uint64) bool {
 	}
 	e.site = x.intern(d.Source.Site)
 	e.tags = x.internAll(d.Source.Tags)
-	e.words, _ = x.lex.encode(nil, words, true)
-	e.words = slices.Clip(e.words)
+	// Encoded in a scratch buffer, then copied: a slice grown by appends
+	// would keep up to twice its length for good.
+	x.scratch, _ = x.lex.encode(x.scratch[:0], words, true)
+	e.words = bytes.Clone(x.scratch)
 	x.entries[d.ID] = e
 	x.full.add(seq, d, keep)
 	x.gen++
