@@ -363,6 +363,9 @@ const MaxInlineText = 512 << 10
 // OffloadText moves r's paragraphs to the object store when the encoded
 // report would be larger than MaxInlineText.
 func (b *Bus) OffloadText(ctx context.Context, r *model.Report) error {
+	if encodedBound(r.Paragraphs) <= MaxInlineText {
+		return nil // fits for sure: no need to encode it to know
+	}
 	data, err := json.Marshal(r.Paragraphs)
 	if err != nil {
 		return fmt.Errorf("encoding paragraphs of %s: %w", r.ID, err)
@@ -376,6 +379,18 @@ func (b *Bus) OffloadText(ctx context.Context, r *model.Report) error {
 	}
 	r.TextRef, r.Paragraphs = ref, nil
 	return nil
+}
+
+// encodedBound is an upper bound of the JSON encoding's length of ps:
+// encoding/json turns one byte of text into at most six (\u00XX), and a
+// paragraph's page number, keys and punctuation take under 48 bytes; no
+// paragraphs at all is "null".
+func encodedBound(ps []model.Paragraph) int {
+	n := 4
+	for _, p := range ps {
+		n += 6*len(p.Text) + 48
+	}
+	return n
 }
 
 // LoadText fills r.Paragraphs from the object store when r.TextRef is set.
