@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -47,31 +48,29 @@ func main() {
 	copies := flag.Int("copies", 4, "times each corpus article is sent per repetition (with distinct ids)")
 	conc := flag.Int("concurrency", 2, "summarize worker concurrency (the role's default is 2)")
 	payload := flag.String("payload", "vietnews", "vietnews: the 150 short VietNews articles (the worst case for bus overhead); pdf: the text of the corpus' Vietnamese text PDFs (real reports, 1–256 pages)")
-	prof := flag.String("cpuprofile", "", "write a CPU profile of the end-to-end runs to this file (go tool pprof)")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of each repetition's end-to-end run to FILE.1 … FILE.N (go tool pprof merges them: go tool pprof -top FILE.*)")
+	memProf := flag.String("memprofile", "", "write an allocation profile of the whole run to this file (go tool pprof -sample_index=alloc_objects)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./bench/bus [flags]\n\nEnd-to-end reports/s of a summarize worker (extractive) vs the summarising alone vs the raw JetStream floor.\nNeeds the shared corpus: BANTIN_CORPUS=/path/to/corpus (default ../shared/corpus).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *prof != "" {
-		f, err := os.Create(*prof)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench/bus:", err)
-			os.Exit(1)
-		}
-		defer f.Close()
-		cpuProfile = f
+	if *memProf != "" {
+		runtime.MemProfileRate = 4096
 	}
-	if err := run(*payload, *reps, *copies, *conc); err != nil {
+	if err := run(*payload, *prof, *reps, *copies, *conc); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/bus:", err)
 		os.Exit(1)
 	}
+	if *memProf != "" {
+		if err := writeHeapProfile(*memProf); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/bus:", err)
+			os.Exit(1)
+		}
+	}
 }
 
-// cpuProfile, when set, receives a CPU profile of the end-to-end runs.
-var cpuProfile *os.File
-
-func run(payload string, reps, copies, conc int) error {
+func run(payload, prof string, reps, copies, conc int) error {
 	var arts []benchutil.Article
 	var err error
 	switch payload {
@@ -107,8 +106,16 @@ func run(payload string, reps, copies, conc int) error {
 	fmt.Printf("payloads: %d %s texts × %d copies = %d reports per run, worker concurrency %d, %d repetitions\n\n",
 		len(arts), payload, copies, len(arts)*copies, conc, reps)
 
-	var e2e, compute, raw, published []float64
-	var cpuE2E, cpuCompute, cpuRaw []float64 // CPU ms per report, this process (embedded server included)
+	// Each phase is measured once per repetition, in this order.
+	phases := []*phase{
+		{name: "raw JetStream floor: publish+Msg-Id, pull, ack", note: "baseline for the bus part"},
+		{name: fmt.Sprintf("summarise only (extractive + faithfulness check, %d goroutines, no bus)", conc)},
+		{name: "bantin end-to-end (PublishReport → worker → digest, DIGESTED, ack)"},
+		{name: "check only (faithfulness check of precomputed digests, no bus)"},
+		{name: "bantin end-to-end, precomputed digests, from a backlog (the bus path + check; wall time is the worker's)"},
+	}
+	raw, compute, e2e, check, pre := phases[0], phases[1], phases[2], phases[3], phases[4]
+	var published []float64
 	for rep := 0; rep < reps; rep++ {
 		reports := makeReports(arts, copies, fmt.Sprintf("rep%d", rep))
 		payloads := make([][]byte, len(reports))
@@ -120,46 +127,88 @@ func run(payload string, reps, copies, conc int) error {
 		if rep == 0 {
 			fmt.Printf("mean payload %.1f KiB\n\n", float64(bytes)/float64(len(payloads))/1024)
 		}
-		n := float64(len(reports))
-		c0 := cpuMS()
-		t, err := rawFloor(ctx, b.NC, payloads, reports, rep)
+		if err := raw.measure(len(reports), func() (float64, error) { return rawFloor(ctx, b.NC, payloads, reports, rep) }); err != nil {
+			return err
+		}
+		if err := compute.measure(len(reports), func() (float64, error) { return summariseOnly(ctx, reports, conc) }); err != nil {
+			return err
+		}
+		profPath := ""
+		if prof != "" {
+			profPath = fmt.Sprintf("%s.%d", prof, rep+1)
+		}
+		var tp float64
+		err := e2e.measure(len(reports), func() (t float64, err error) {
+			t, tp, err = endToEnd(ctx, b, reports, conc, extractive.New(extractive.Config{}), false, profPath, log)
+			return t, err
+		})
 		if err != nil {
 			return err
 		}
-		raw = append(raw, t)
-		c1 := cpuMS()
-		t, err = summariseOnly(ctx, reports, conc)
-		if err != nil {
-			return err
-		}
-		compute = append(compute, t)
-		c2 := cpuMS()
-		t, tp, err := endToEnd(ctx, b, reports, conc, log)
-		if err != nil {
-			return err
-		}
-		c3 := cpuMS()
-		e2e = append(e2e, t)
 		published = append(published, tp)
-		cpuRaw = append(cpuRaw, (c1-c0)/n)
-		cpuCompute = append(cpuCompute, (c2-c1)/n)
-		cpuE2E = append(cpuE2E, (c3-c2)/n)
-		fmt.Printf("rep %d: raw JetStream %.0f/s, summarise only %.0f/s, bantin end-to-end %.0f/s (publishing %.0f/s)\n",
-			rep+1, raw[rep], compute[rep], e2e[rep], published[rep])
+		// The same reports again under new ids, with their digests made
+		// beforehand: what is left of a report's CPU time is bantin's own
+		// plus the faithfulness check, measured alone next.
+		again := makeReports(arts, copies, fmt.Sprintf("pre%d", rep))
+		digests, err := precompute(ctx, again)
+		if err != nil {
+			return err
+		}
+		if err := check.measure(len(again), func() (float64, error) { return checkOnly(again, digests, conc) }); err != nil {
+			return err
+		}
+		err = pre.measure(len(again), func() (t float64, err error) {
+			t, _, err = endToEnd(ctx, b, again, conc, digests, true, "", log)
+			return t, err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("rep %d: raw JetStream %.0f/s, summarise only %.0f/s, bantin end-to-end %.0f/s (publishing %.0f/s); check only %.0f/s, end-to-end precomputed %.0f/s\n",
+			rep+1, raw.rate[rep], compute.rate[rep], e2e.rate[rep], published[rep], check.rate[rep], pre.rate[rep])
 	}
-	mRaw, mComp, mE2E := benchutil.Median(raw), benchutil.Median(compute), benchutil.Median(e2e)
-	perE2E, perComp, perRaw := 1e3/mE2E, 1e3/mComp, 1e3/mRaw
-	own := perE2E - perComp
-	cRaw, cComp, cE2E := benchutil.Median(cpuRaw), benchutil.Median(cpuCompute), benchutil.Median(cpuE2E)
-	fmt.Printf("\n| measurement (median of %d) | reports/s | wall ms/report | CPU ms/report | ratio |\n|---|---|---|---|---|\n", reps)
-	fmt.Printf("| raw JetStream floor: publish+Msg-Id, pull, ack | %.0f | %.3f | %.3f | baseline for the bus part |\n", mRaw, perRaw, cRaw)
-	fmt.Printf("| summarise only (extractive + faithfulness check, %d goroutines, no bus) | %.0f | %.3f | %.3f | – |\n", conc, mComp, perComp, cComp)
-	fmt.Printf("| bantin end-to-end (PublishReport → worker → digest, DIGESTED, ack) | %.0f | %.3f | %.3f | %.2f× of summarise-only |\n", mE2E, perE2E, cE2E, mE2E/mComp)
-	fmt.Printf("\nbantin's own share of per-report wall time: %.3f ms of %.3f ms = %.1f%% (target ≤ 10%%)\n", own, perE2E, 100*own/perE2E)
-	fmt.Printf("bantin's own share of per-report CPU time: %.3f ms of %.3f ms = %.1f%% (robust to other load on the machine)\n", cE2E-cComp, cE2E, 100*(cE2E-cComp)/cE2E)
-	fmt.Printf("bantin's own CPU time vs the raw JetStream floor's: %.2f×\n", (cE2E-cComp)/cRaw)
+	cores := float64(runtime.GOMAXPROCS(0))
+	fmt.Printf("\n| measurement (median of %d) | reports/s | wall ms/report | CPU ms/report | cores busy (of %.0f) | allocs/report | note |\n|---|---|---|---|---|---|---|\n", reps, cores)
+	for _, ph := range phases {
+		note := ph.note
+		if ph == e2e {
+			note = fmt.Sprintf("%.2f× of summarise-only", ph.median()/compute.median())
+		}
+		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.2f | %.0f | %s |\n", ph.name, ph.median(), ph.wallMS(), ph.cpuMS(), ph.cpuMS()/ph.wallMS(), benchutil.Median(ph.allocs), note)
+	}
+	own := e2e.wallMS() - compute.wallMS()
+	fmt.Printf("\nbantin's own share of per-report wall time: %.3f ms of %.3f ms = %.1f%% (target ≤ 10%%)\n", own, e2e.wallMS(), 100*own/e2e.wallMS())
+	cOwn := e2e.cpuMS() - compute.cpuMS()
+	fmt.Printf("bantin's own share of per-report CPU time: %.3f ms of %.3f ms = %.1f%% (robust to other load on the machine)\n", cOwn, e2e.cpuMS(), 100*cOwn/e2e.cpuMS())
+	dOwn := pre.cpuMS() - check.cpuMS()
+	fmt.Printf("bantin's own CPU time measured without the summariser's noise (precomputed − check only): %.3f ms = %.1f%% of %.3f ms (it + summarise-only)\n", dOwn, 100*dOwn/(dOwn+compute.cpuMS()), dOwn+compute.cpuMS())
+	fmt.Printf("bantin's own CPU time vs the raw JetStream floor's: %.2f× (%.2f× measured without the summariser)\n", cOwn/raw.cpuMS(), dOwn/raw.cpuMS())
 	return nil
 }
+
+// phase collects one measurement's repetitions.
+type phase struct {
+	name, note        string
+	rate, cpu, allocs []float64 // reports/s; CPU ms and heap allocations per report, this process (embedded server included)
+}
+
+// measure runs f, which returns reports/s for n reports, and records it
+// with the CPU time and allocations it took.
+func (p *phase) measure(n int, f func() (float64, error)) error {
+	c0, a0 := cpuMS(), mallocs()
+	t, err := f()
+	if err != nil {
+		return err
+	}
+	p.rate = append(p.rate, t)
+	p.cpu = append(p.cpu, (cpuMS()-c0)/float64(n))
+	p.allocs = append(p.allocs, (mallocs()-a0)/float64(n))
+	return nil
+}
+
+func (p *phase) median() float64 { return benchutil.Median(p.rate) }
+func (p *phase) wallMS() float64 { return 1e3 / p.median() }
+func (p *phase) cpuMS() float64  { return benchutil.Median(p.cpu) }
 
 // pdfTexts extracts the corpus' Vietnamese PDFs that have a text layer.
 func pdfTexts(corpus string) ([]benchutil.Article, error) {
@@ -189,6 +238,26 @@ func cpuMS() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
+}
+
+// writeHeapProfile writes the allocation profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating allocation profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("writing allocation profile: %w", err)
+	}
+	return nil
+}
+
+// mallocs is the number of heap allocations of this process so far.
+func mallocs() float64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.Mallocs)
 }
 
 // makeReports builds copies×len(arts) reports; salt makes ids unique to a run.
@@ -299,11 +368,94 @@ func summariseOnly(ctx context.Context, reports []*model.Report, conc int) (floa
 	return float64(len(reports)) / time.Since(start).Seconds(), nil
 }
 
+// precomputed is a summariser that hands out digests made beforehand.
+type precomputed map[string]*model.Digest
+
+func (p precomputed) Name() string { return "extractive" }
+
+func (p precomputed) Summarize(_ context.Context, r *model.Report) (*model.Digest, error) {
+	d, ok := p[r.ID]
+	if !ok {
+		return nil, fmt.Errorf("no digest made beforehand for %s", r.ID)
+	}
+	c := *d
+	return &c, nil
+}
+
+// precompute makes the extractive digests of reports.
+func precompute(ctx context.Context, reports []*model.Report) (precomputed, error) {
+	sum := extractive.New(extractive.Config{})
+	out := make(precomputed, len(reports))
+	for _, r := range reports {
+		d, err := sum.Summarize(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("summarising %s: %w", r.ID, err)
+		}
+		out[r.ID] = d
+	}
+	return out, nil
+}
+
+// checkOnly runs what the worker computes per report given its digest,
+// with conc goroutines and no bus. It returns reports/s.
+func checkOnly(reports []*model.Report, digests precomputed, conc int) (float64, error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, conc)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(reports) {
+					return
+				}
+				// As summariseOnly: a fresh report, decoded.
+				var r model.Report
+				data, _ := json.Marshal(reports[i])
+				if err := json.Unmarshal(data, &r); err != nil {
+					errs <- err
+					return
+				}
+				d, err := digests.Summarize(context.Background(), &r)
+				if err != nil {
+					errs <- err
+					return
+				}
+				faithful.Check(&r, d)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return float64(len(reports)) / time.Since(start).Seconds(), nil
+}
+
 // endToEnd publishes the reports as ingest does while a summarize worker
 // consumes them, and waits for every digest. It returns reports/s end to
 // end and the publishing rate alone.
-func endToEnd(ctx context.Context, b *bus.Bus, reports []*model.Report, conc int, log *slog.Logger) (float64, float64, error) {
+// When profPath is set, the run's CPU profile is written there.
+// With backlog, every report is published before the worker starts (the
+// rate is then the worker's alone), as when a worker scales up to a queue.
+func endToEnd(ctx context.Context, b *bus.Bus, reports []*model.Report, conc int, sum summarize.Summarizer, backlog bool, profPath string, log *slog.Logger) (float64, float64, error) {
 	n := len(reports)
+	publish := func() error {
+		for _, r := range reports {
+			// As ingest does: text over 512 KiB goes to the object store.
+			if err := b.OffloadText(ctx, r); err != nil {
+				return fmt.Errorf("offloading: %w", err)
+			}
+			if _, err := b.PublishReport(ctx, r); err != nil {
+				return fmt.Errorf("publishing: %w", err)
+			}
+		}
+		return nil
+	}
 	var got atomic.Int64
 	done := make(chan struct{})
 	sub, err := b.NC.Subscribe(model.SubjectDigestPrefix+">", func(*nats.Msg) {
@@ -318,37 +470,47 @@ func endToEnd(ctx context.Context, b *bus.Bus, reports []*model.Report, conc int
 	if err := b.NC.Flush(); err != nil {
 		return 0, 0, err
 	}
-	svc, err := summarize.New(summarize.Config{Concurrency: conc}, summarize.Deps{Bus: b, Summarizer: extractive.New(extractive.Config{}), Log: log})
+	svc, err := summarize.New(summarize.Config{Concurrency: conc}, summarize.Deps{Bus: b, Summarizer: sum, Log: log})
 	if err != nil {
 		return 0, 0, err
 	}
+	pubStart := time.Now()
+	if backlog {
+		if err := publish(); err != nil {
+			return 0, 0, err
+		}
+	}
+	pubRate := float64(n) / time.Since(pubStart).Seconds()
 	wctx, stop := context.WithCancel(ctx)
+	defer stop()
 	werr := make(chan error, 1)
 	go func() { werr <- svc.Run(wctx) }()
 	for svc.Ready(ctx) != nil {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if cpuProfile != nil {
-		if err := pprof.StartCPUProfile(cpuProfile); err == nil {
-			defer pprof.StopCPUProfile()
+	if profPath != "" {
+		f, err := os.Create(profPath)
+		if err != nil {
+			return 0, 0, fmt.Errorf("creating CPU profile: %w", err)
 		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, 0, fmt.Errorf("starting CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	var pubRate float64
-	go func() {
-		for _, r := range reports {
-			// As ingest does: text over 512 KiB goes to the object store.
-			if err := b.OffloadText(ctx, r); err != nil {
-				fmt.Fprintln(os.Stderr, "offloading:", err)
-				return
+	pubDone := make(chan float64, 1)
+	if backlog {
+		pubDone <- pubRate
+	} else {
+		go func() {
+			if err := publish(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
 			}
-			if _, err := b.PublishReport(ctx, r); err != nil {
-				fmt.Fprintln(os.Stderr, "publishing:", err)
-				return
-			}
-		}
-		pubRate = float64(n) / time.Since(start).Seconds()
-	}()
+			pubDone <- float64(n) / time.Since(start).Seconds()
+		}()
+	}
 	select {
 	case <-done:
 	case <-time.After(5 * time.Minute):
@@ -360,5 +522,5 @@ func endToEnd(ctx context.Context, b *bus.Bus, reports []*model.Report, conc int
 	if err := <-werr; err != nil {
 		return 0, 0, err
 	}
-	return rate, pubRate, nil
+	return rate, <-pubDone, nil
 }
