@@ -280,9 +280,9 @@ func TestPoolClose(t *testing.T) {
 	}
 }
 
-// TestPoolCorpusUnder256MiB extracts the corpus PDFs in a pool with a
-// memory limit of 256 MiB: the RLIMIT_AS limit this replaces killed
-// healthy children at a few MB of heap.
+// TestPoolCorpusUnder256MiB extracts the corpus' Vietnamese PDFs in a
+// pool with a memory limit of 256 MiB: under the RLIMIT_AS limit this
+// replaces, every one of them died at a few MB of heap.
 func TestPoolCorpusUnder256MiB(t *testing.T) {
 	dir := corpusDir(t)
 	paths, err := filepath.Glob(filepath.Join(dir, "pdf", "vi-*.pdf"))
