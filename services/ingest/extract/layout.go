@@ -365,10 +365,23 @@ func (b *block) add(s *segment) {
 // pageText lays out glyphs as text lines in reading order: blocks (columns,
 // header cells) one after the other, lines top to bottom, "" between
 // paragraphs and blocks.
+//
+// pageText reorders glyphs in place.
 func pageText(glyphs []glyph) []string {
 	byDir := map[int][]glyph{}
+	count := map[int]int{}
 	for _, g := range glyphs {
-		byDir[g.dir] = append(byDir[g.dir], g)
+		count[g.dir]++
+	}
+	if len(count) == 1 {
+		byDir[glyphs[0].dir] = glyphs // one direction, the usual case: no copy
+	} else {
+		for _, g := range glyphs {
+			if byDir[g.dir] == nil {
+				byDir[g.dir] = make([]glyph, 0, count[g.dir])
+			}
+			byDir[g.dir] = append(byDir[g.dir], g)
+		}
 	}
 	dirs := make([]int, 0, len(byDir))
 	for d := range byDir {
@@ -414,7 +427,7 @@ func rows(gs []glyph) []*row {
 	refY, refSize := 0.0, 0.0
 	flush := func(end int) {
 		if end > start {
-			out = append(out, newRow(gs[start:end], refY, refSize))
+			out = append(out, newRow(gs[start:end:end], refY, refSize))
 		}
 		start = end
 	}
@@ -437,8 +450,9 @@ func rows(gs []glyph) []*row {
 	return out
 }
 
+// newRow makes the row of glyphs gs, which it sorts in place and keeps.
 func newRow(gs []glyph, y, size float64) *row {
-	r := &row{glyphs: slices.Clone(gs), y: y, size: size}
+	r := &row{glyphs: gs, y: y, size: size}
 	sort.SliceStable(r.glyphs, func(i, j int) bool { return r.glyphs[i].x0 < r.glyphs[j].x0 })
 	end := math.Inf(-1)
 	for _, g := range r.glyphs {

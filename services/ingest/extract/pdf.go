@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/ledongthuc/pdf"
@@ -30,6 +31,10 @@ const (
 )
 
 const pdfExtractor = "ledongthuc/pdf"
+
+// maxPooledGlyphs bounds the glyph buffers kept for the next page (a
+// glyph is 72 bytes): a page past it gets a buffer of its own.
+const maxPooledGlyphs = 64 << 10
 
 // PDF extracts the text of a PDF, page by page. A page that fails (a
 // malformed stream, a panic in the parser) is listed in FailedPages with
@@ -115,8 +120,9 @@ func extractPDF(ctx context.Context, data []byte, concurrency int) (*Document, e
 	// one page (warnings, legacy encodings, the statistical repair) is then
 	// done in page order, so the result does not depend on workers.
 	read := make([]pageRead, len(pages))
+	var glyphs sync.Pool
 	if stop, err := forPages(ctx, len(pages), workers, func(i int) {
-		read[i] = readPage(ctx, pages[i], fonts)
+		read[i] = readPage(ctx, pages[i], fonts, &glyphs)
 	}); err != nil {
 		return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", stop+1, len(pages), err)
 	}
@@ -197,9 +203,9 @@ type pageRead struct {
 }
 
 // readPage lays out one page and decodes its legacy-font text.
-func readPage(ctx context.Context, p pdf.Page, fonts *fontCache) pageRead {
+func readPage(ctx context.Context, p pdf.Page, fonts *fontCache, glyphs *sync.Pool) pageRead {
 	var pr pageRead
-	pr.lines, pr.bad, pr.err = pageLines(ctx, p, fonts)
+	pr.lines, pr.bad, pr.err = pageLines(ctx, p, fonts, glyphs)
 	if pr.err != nil && len(pr.lines) == 0 {
 		return pr
 	}
@@ -297,8 +303,22 @@ func safe[T any](f func() T) (v T) {
 // pageLines lays out the text of one page as lines and counts the
 // characters that have no Unicode mapping. On a parser panic it returns
 // the error together with whatever text was read before it.
-func pageLines(ctx context.Context, p pdf.Page, fonts *fontCache) (lines []string, unmapped int, err error) {
+//
+// glyphs, when not nil, lends and takes back the page's glyph buffer
+// (*[]glyph), so that the pages of a long document reuse a few buffers.
+func pageLines(ctx context.Context, p pdf.Page, fonts *fontCache, glyphs *sync.Pool) (lines []string, unmapped int, err error) {
 	w := &pageWalker{ctx: ctx, fonts: fonts, budget: maxPageContent}
+	if glyphs != nil {
+		if buf, ok := glyphs.Get().(*[]glyph); ok {
+			w.glyphs = (*buf)[:0]
+		}
+		defer func() { // runs after the recover below: pageText is done with the glyphs
+			if cap(w.glyphs) <= maxPooledGlyphs {
+				buf := w.glyphs[:0]
+				glyphs.Put(&buf)
+			}
+		}()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
