@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"container/list"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bantin/bantin/internal/model"
@@ -130,9 +132,97 @@ type outputKey struct {
 	page, limit int
 }
 
-// maxCachedOutputs bounds the cache of topic outputs; past it, the cache
-// starts over, as the outputs are cheap to render again.
-const maxCachedOutputs = 4096
+// DefaultOutputCacheBytes is how many bytes of rendered topic outputs an
+// Index keeps when IndexOptions.OutputCacheBytes is not set: a few hundred
+// feed pages of 50–150 KB, plain and gzipped.
+const DefaultOutputCacheBytes = 64 << 20
+
+// outputCache holds the renditionCaches of topic outputs, least recently
+// used out first once their renditions' bytes pass max. Outputs are cheap
+// to render again, and render to the same bytes and ETag, so eviction
+// costs time, never correctness. Its lock is taken after a
+// renditionCache's (onRender), never before one.
+type outputCache struct {
+	mu  sync.Mutex
+	max int64
+	// total is the sum of the items' sizes.
+	total int64
+	lru   list.List // of *outputItem, most recently used first
+	byKey map[outputKey]*list.Element
+	// evictions counts outputs dropped for room, for tests.
+	evictions int
+}
+
+// outputItem is one cached output and the bytes accounted for it.
+type outputItem struct {
+	key  outputKey
+	c    *renditionCache
+	size int64
+}
+
+func newOutputCache(max int64) *outputCache {
+	if max <= 0 {
+		max = DefaultOutputCacheBytes
+	}
+	return &outputCache{max: max, byKey: make(map[outputKey]*list.Element)}
+}
+
+// get returns the cache of k, made with newCache when missing, and marks
+// it recently used.
+func (o *outputCache) get(k outputKey, newCache func() *renditionCache) *renditionCache {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if el, ok := o.byKey[k]; ok {
+		o.lru.MoveToFront(el)
+		return el.Value.(*outputItem).c
+	}
+	c := newCache()
+	it := &outputItem{key: k, c: c, size: renditionOverhead}
+	c.onRender = func(size int64) { o.resize(it, size) }
+	o.byKey[k] = o.lru.PushFront(it)
+	o.total += it.size
+	o.evict()
+	return c
+}
+
+// has reports whether k is cached, without marking it used.
+func (o *outputCache) has(k outputKey) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.byKey[k]
+	return ok
+}
+
+// resize accounts for it's new rendition of size bytes, evicting others
+// (or it, when it alone is larger than max) to stay within max. An item
+// evicted before its rendering ended is not counted again.
+func (o *outputCache) resize(it *outputItem, size int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if el, ok := o.byKey[it.key]; !ok || el.Value.(*outputItem) != it {
+		return
+	}
+	o.total += size - it.size
+	it.size = size
+	o.evict()
+}
+
+// evict drops the least recently used items until the total is within max.
+func (o *outputCache) evict() {
+	for o.total > o.max && o.lru.Len() > 0 {
+		it := o.lru.Remove(o.lru.Back()).(*outputItem)
+		delete(o.byKey, it.key)
+		o.total -= it.size
+		o.evictions++
+	}
+}
+
+// bytes is the total accounted for, and the number of outputs cached.
+func (o *outputCache) bytes() (total int64, outputs int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.total, o.lru.Len()
+}
 
 // output returns the cache of t's page in format ("atom", "rss", "json" or
 // "html").
@@ -148,31 +238,24 @@ func (x *Index) output(t topic, format string, page, limit int) *renditionCache 
 		}
 	}
 	k := outputKey{topic: t, format: format, page: page, limit: limit}
-	x.cacheMu.Lock()
-	defer x.cacheMu.Unlock()
-	if c, ok := x.caches[k]; ok {
+	return x.outputs.get(k, func() *renditionCache {
+		c := &renditionCache{name: format}
+		c.view = func() (*feedView, error) { return x.buildView(t, page, limit) }
+		switch format {
+		case "atom":
+			c.contentType, c.render = contentTypeAtom, x.renderAtom
+		case "rss":
+			c.contentType, c.render = contentTypeRSS, x.renderRSS
+		case "json":
+			c.contentType, c.render = contentTypeJSONFeed, x.renderJSONFeed
+		default:
+			c.contentType, c.render = contentTypeHTML, x.renderTopicPage
+		}
+		if t.Kind == KindFailures {
+			c.view = x.buildFailuresView
+		}
 		return c
-	}
-	if len(x.caches) >= maxCachedOutputs {
-		clear(x.caches)
-	}
-	c := &renditionCache{name: format}
-	c.view = func() (*feedView, error) { return x.buildView(t, page, limit) }
-	switch format {
-	case "atom":
-		c.contentType, c.render = contentTypeAtom, x.renderAtom
-	case "rss":
-		c.contentType, c.render = contentTypeRSS, x.renderRSS
-	case "json":
-		c.contentType, c.render = contentTypeJSONFeed, x.renderJSONFeed
-	default:
-		c.contentType, c.render = contentTypeHTML, x.renderTopicPage
-	}
-	if t.Kind == KindFailures {
-		c.view = x.buildFailuresView
-	}
-	x.caches[k] = c
-	return c
+	})
 }
 
 // handleFeed serves /feeds/{file} and /feeds/{kind}/{file}.
@@ -223,10 +306,7 @@ func (x *Index) topicExists(t topic) bool {
 		_, err := time.Parse(time.DateOnly, t.Slug)
 		return err == nil
 	case KindSite, KindTag:
-		x.cacheMu.Lock()
-		_, cached := x.caches[outputKey{topic: t, format: "html", limit: x.maxEntries}]
-		x.cacheMu.Unlock()
-		return cached || x.topicLabel(t) != ""
+		return x.outputs.has(outputKey{topic: t, format: "html", limit: x.maxEntries}) || x.topicLabel(t) != ""
 	}
 	return false
 }

@@ -16,7 +16,8 @@
 //
 // Feeds and the index page are rendered at most once per change of the
 // Index, on the first request after it, and served from cached bytes (plain
-// and gzipped) with strong ETags and Last-Modified for conditional GET.
+// and gzipped) with strong ETags and Last-Modified for conditional GET. The
+// cache of topic outputs is bounded by bytes (IndexOptions.OutputCacheBytes).
 package publish
 
 import (
@@ -73,6 +74,13 @@ type IndexOptions struct {
 	// negative. Feeds and pages are correct at any size, only slower
 	// when it is smaller than what they show.
 	CacheSize int
+	// OutputCacheBytes bounds the rendered topic feeds and pages (every
+	// page, format and limit of a site, body, tag or day, and the pages
+	// past the first of everything) kept for conditional GET, counting
+	// their plain and gzipped bytes, least recently used out first;
+	// DefaultOutputCacheBytes when zero or negative. An output evicted is
+	// rendered again, to the same bytes and ETag, when asked for.
+	OutputCacheBytes int64
 }
 
 // Index holds the digests a publish replica serves, rebuilt from the DIGESTS
@@ -115,8 +123,8 @@ type Index struct {
 	hub        string
 	onServe    func(string, bool)
 
-	cacheMu sync.Mutex
-	caches  map[outputKey]*renditionCache
+	// outputs caches topic feeds and pages, bounded by bytes.
+	outputs *outputCache
 
 	viewMu sync.Mutex
 	view   *feedView
@@ -141,7 +149,7 @@ func NewIndex(opts IndexOptions) *Index {
 		reviewMode: opts.Review,
 		hub:        opts.Hub,
 		onServe:    opts.OnServe,
-		caches:     make(map[outputKey]*renditionCache),
+		outputs:    newOutputCache(opts.OutputCacheBytes),
 	}
 	if x.title == "" {
 		x.title = DefaultTitle

@@ -27,6 +27,16 @@ type rendition struct {
 	lastModified time.Time
 }
 
+// size is what r holds in memory: its bodies, plain and gzipped, and a
+// fixed allowance for the rest (validators, headers, the cache's entry).
+func (r *rendition) size() int64 {
+	return int64(len(r.body)+len(r.gz)) + renditionOverhead
+}
+
+// renditionOverhead is what a rendition and its cache entry hold beyond
+// the bodies, rounded up.
+const renditionOverhead = 512
+
 // newRendition computes the validators of body and, when compress is set,
 // gzips it.
 func newRendition(contentType string, body []byte, lastModified time.Time, compress bool) (*rendition, error) {
@@ -64,6 +74,9 @@ type renditionCache struct {
 	render      func(*feedView) ([]byte, error)
 	// view builds the view to render; the Index's current view when nil.
 	view func() (*feedView, error)
+	// onRender, when set, is told the size of every new rendition, with
+	// mu held (so in the order they were made).
+	onRender func(size int64)
 
 	mu  sync.Mutex
 	gen uint64
@@ -97,6 +110,9 @@ func (c *renditionCache) get(x *Index) (*rendition, error) {
 	}
 	c.cur, c.gen = r, v.gen
 	c.renders++
+	if c.onRender != nil {
+		c.onRender(r.size())
+	}
 	return r, nil
 }
 

@@ -29,6 +29,9 @@ type Config struct {
 	// CacheSize bounds the digests the index keeps in full; the others
 	// are read again from the DIGESTS stream. See IndexOptions.CacheSize.
 	CacheSize int
+	// OutputCacheBytes bounds the rendered feeds and pages kept for
+	// conditional GET. See IndexOptions.OutputCacheBytes.
+	OutputCacheBytes int64
 	// Review holds digests as drafts until an editor approves them.
 	Review bool
 	// EditorToken is the secret editors sign in with; review mode needs
@@ -124,7 +127,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s.index = NewIndex(IndexOptions{
 		BaseURL: cfg.BaseURL, Title: cfg.Title, MaxEntries: cfg.MaxEntries,
 		Review: cfg.Review, Hub: hubURL, Logger: s.log,
-		Loader: s.loadDigest, CacheSize: cfg.CacheSize,
+		Loader: s.loadDigest, CacheSize: cfg.CacheSize, OutputCacheBytes: cfg.OutputCacheBytes,
 		OnServe: func(output string, notModified bool) {
 			result := "ok"
 			if notModified {
