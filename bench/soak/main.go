@@ -1,24 +1,30 @@
-// Command soak pushes many reports through an in-process `all` stack
-// (embedded nats-server on a file store, ingest, summarize with the
-// extractive backend, publish) and samples the process's resident memory
-// (VmRSS from /proc/self/status), Go heap and goroutines every -every
-// reports, to show that memory stays flat under sustained load: that it
-// does not grow with the number of reports processed.
+// Command soak pushes many reports through the bantin stack (ingest,
+// summarize with the extractive backend, publish) in this process, against
+// a nats-server (JetStream on a file store) in a process of its own, as
+// production runs them, and samples the resident memory of each (VmRSS from
+// /proc/PID/status), this process's Go heap and goroutines every -every
+// reports, to show that the workers' memory stays flat under sustained
+// load: that it does not grow with the number of reports processed. The
+// nats-server is this binary again (see envNATSStore); -embedded runs it
+// inside this process instead, as `bantin all` does, and then the RSS is
+// both together.
 //
 // The load is closed-loop, as a newsroom's is: uploaders wait while more
 // than -backlog reports wait in REPORTS, so the backlog, which is meant to
 // grow when uploads outrun summarising, does not pass for a leak
 // (-backlog 0 uploads open-loop). A reader fetches the feed, searches for
 // an older report and opens the digest found every -read, so publish reads
-// old digests back from the stream as it does for readers. It prints the series, the ratio of
-// the largest RSS sample to the sample at the first quartile, the RSS slope
-// over the second half, the Go heap and goroutines, and checks every report
-// came out as exactly one digest.
+// old digests back from the stream as it does for readers. It prints the
+// series, the ratio of the largest RSS sample to the sample at the first
+// quartile and the RSS slope over the second half for each process, the Go
+// heap and goroutines, what the streams hold at the end (the nats-server's
+// state grows with it), and checks every report came out as exactly one
+// digest.
 //
 // Nothing tunes the runtime (no GOMEMLIMIT, no debug.FreeOSMemory): RSS is
 // what the process holds.
 //
-//	go run ./bench/soak [-n 10000] [-every 500] [-uploaders 2] [-backlog 300]
+//	go run ./bench/soak [-n 10000] [-every 500] [-uploaders 2] [-backlog 300] [-publish=false] [-embedded]
 package main
 
 import (
@@ -33,6 +39,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +58,13 @@ import (
 )
 
 func main() {
+	if store := os.Getenv(envNATSStore); store != "" {
+		if err := serveNATS(store); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/soak (nats-server):", err)
+			os.Exit(1)
+		}
+		return
+	}
 	n := flag.Int("n", 10000, "reports to push")
 	every := flag.Int("every", 500, "sample memory every this many reports queued")
 	uploaders := flag.Int("uploaders", 2, "concurrent uploaders")
@@ -58,13 +72,14 @@ func main() {
 	backlog := flag.Int("backlog", 300, "uploaders wait while more than this many reports wait in REPORTS (closed loop); 0 uploads open-loop")
 	read := flag.Duration("read", 500*time.Millisecond, "a reader fetches the feed, searches for an older report and opens the digest found this often; 0 for none")
 	withPublish := flag.Bool("publish", true, "run the publish role too; -publish=false measures ingest and summarize alone")
+	embedded := flag.Bool("embedded", false, "run nats-server inside this process (as `bantin all` does) instead of in a child process (as production does); the RSS is then both together")
 	memprof := flag.String("memprofile", "", "write a heap profile at the end to this file, and one at the first quartile to this file + \".q1\" (compare with go tool pprof -diff_base)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./bench/soak [flags]\n\nSustained, closed-loop load through an in-process ingest+summarize+publish stack; prints RSS, heap and goroutines every -every reports, the max/first-quartile RSS ratio and the RSS slope over the second half.\nLinux only (reads /proc/self/status).\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./bench/soak [flags]\n\nSustained, closed-loop load through ingest+summarize+publish in this process against a nats-server in a child process (this binary again); prints each process's RSS, this one's heap and goroutines every -every reports, the max/first-quartile RSS ratio and the RSS slope over the second half, and what the streams hold at the end.\nLinux only (reads /proc/PID/status).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(options{n: *n, every: *every, uploaders: *uploaders, conc: *conc, backlog: *backlog, read: *read, publish: *withPublish, memprof: *memprof}); err != nil {
+	if err := run(options{n: *n, every: *every, uploaders: *uploaders, conc: *conc, backlog: *backlog, read: *read, publish: *withPublish, embedded: *embedded, memprof: *memprof}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/soak:", err)
 		os.Exit(1)
 	}
@@ -74,18 +89,20 @@ func main() {
 type options struct {
 	n, every, uploaders, conc, backlog int
 	read                               time.Duration
-	publish                            bool
+	publish, embedded                  bool
 	memprof                            string
 }
 
 // sample is one memory reading.
 type sample struct {
 	reports, digests, backlog int
-	// rss is VmRSS; heap the Go heap in use (live and not yet collected);
-	// live the heap that the last collection found live. In MiB.
-	rss, heap, live float64
-	goroutines      int
-	at              time.Duration
+	// rss is this process's VmRSS, natsRSS the nats-server child's (0
+	// with -embedded); heap the Go heap in use (live and not yet
+	// collected); live the heap that the last collection found live. In
+	// MiB.
+	rss, natsRSS, heap, live float64
+	goroutines               int
+	at                       time.Duration
 }
 
 func run(o options) error {
@@ -93,7 +110,7 @@ func run(o options) error {
 	if n <= 0 || every <= 0 || uploaders <= 0 || o.backlog < 0 {
 		return errors.New("-n, -every and -uploaders must be positive, -backlog zero or more")
 	}
-	if _, err := vmRSS(); err != nil {
+	if _, err := vmRSS("self"); err != nil {
 		return fmt.Errorf("reading VmRSS (Linux only): %w", err)
 	}
 	store, err := os.MkdirTemp("", "bantin-soak-")
@@ -102,15 +119,32 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(store)
 	log := slog.New(slog.DiscardHandler)
-	ns, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: store}, log)
-	if err != nil {
-		return err
+	var natsURL string
+	// natsPID is the child's, "" with -embedded.
+	natsPID := ""
+	if o.embedded {
+		ns, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: store}, log)
+		if err != nil {
+			return err
+		}
+		defer ns.Shutdown()
+		natsURL = ns.ClientURL()
+	} else {
+		child, err := startNATSChild(store)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := child.stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "bench/soak:", err)
+			}
+		}()
+		natsURL, natsPID = child.url, strconv.Itoa(child.pid())
 	}
-	defer ns.Shutdown()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	connect := func(name string) (*bus.Bus, error) {
-		return bus.Connect(ctx, ns.ClientURL(), name, bus.Topology{}, log)
+		return bus.Connect(ctx, natsURL, name, bus.Topology{}, log)
 	}
 	bIng, err := connect("ingest")
 	if err != nil {
@@ -234,12 +268,16 @@ func run(o options) error {
 	var mu sync.Mutex
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	take := func(reports int) {
-		rss, _ := vmRSS()
+		rss, _ := vmRSS("self")
+		natsRSS := 0.0
+		if natsPID != "" {
+			natsRSS, _ = vmRSS(natsPID)
+		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		metrics.Read(live)
 		mu.Lock()
-		samples = append(samples, sample{reports: reports, digests: digests(), backlog: msgs(model.StreamReports), rss: rss,
+		samples = append(samples, sample{reports: reports, digests: digests(), backlog: msgs(model.StreamReports), rss: rss, natsRSS: natsRSS,
 			heap: float64(ms.HeapInuse) / (1 << 20), live: float64(live[0].Value.Uint64()) / (1 << 20),
 			goroutines: runtime.NumGoroutine(), at: time.Since(start)})
 		mu.Unlock()
@@ -306,6 +344,7 @@ func run(o options) error {
 		}
 	}
 	out := digests()
+	stored, storedErr := streamStates(ctx, bIng)
 	cancel()
 	wg.Wait()
 
@@ -318,30 +357,56 @@ func run(o options) error {
 		loop = "open loop"
 	}
 	fmt.Printf("bench/soak: %d reports through "+stack+", %d uploaders, %s; %s; %s\n\n", n, conc, uploaders, loop, benchutil.Machine(), runtime.Version())
-	fmt.Println("| reports queued | digests out | waiting in REPORTS | elapsed s | RSS MiB | Go heap in use MiB | live at last GC MiB | goroutines |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	where := "nats-server in a child process (pid " + natsPID + ")"
+	if natsPID == "" {
+		where = "nats-server embedded in this process (-embedded): the RSS is both"
+	}
+	fmt.Printf("%s; RSS is VmRSS, heap and goroutines are this process's\n\n", where)
+	fmt.Println("| reports queued | digests out | waiting in REPORTS | elapsed s | RSS MiB | nats-server RSS MiB | Go heap in use MiB | live at last GC MiB | goroutines |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, s := range samples {
-		fmt.Printf("| %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %d |\n", s.reports, s.digests, s.backlog, s.at.Seconds(), s.rss, s.heap, s.live, s.goroutines)
+		nats := "–"
+		if natsPID != "" {
+			nats = fmt.Sprintf("%.1f", s.natsRSS)
+		}
+		fmt.Printf("| %d | %d | %d | %.1f | %.1f | %s | %.1f | %.1f | %d |\n", s.reports, s.digests, s.backlog, s.at.Seconds(), s.rss, nats, s.heap, s.live, s.goroutines)
 	}
 	// The first quartile of the run: the first sample at or past n/4
 	// reports, after start-up allocations have settled.
 	var q1 sample
-	maxRSS, maxG, maxBacklog := 0.0, 0, 0
+	maxRSS, maxNATS, maxG, maxBacklog := 0.0, 0.0, 0, 0
 	for _, s := range samples {
 		if q1.reports == 0 && s.reports >= n/4 {
 			q1 = s
 		}
 		maxRSS = max(maxRSS, s.rss)
+		maxNATS = max(maxNATS, s.natsRSS)
 		maxG = max(maxG, s.goroutines)
 		maxBacklog = max(maxBacklog, s.backlog)
 	}
 	last := samples[len(samples)-1]
-	fmt.Printf("\nRSS: max %.1f MiB, at the first quartile (%d reports) %.1f MiB: ratio %.2f; slope over the second half %+.2f MiB per 1,000 reports\n",
-		maxRSS, q1.reports, q1.rss, maxRSS/q1.rss, 1000*slope(samples, n/2))
+	rss := func(s sample) float64 { return s.rss }
+	fmt.Printf("\nRSS (this process): max %.1f MiB, at the first quartile (%d reports) %.1f MiB: ratio %.2f; slope over the second half %+.2f MiB per 1,000 reports\n",
+		maxRSS, q1.reports, q1.rss, maxRSS/q1.rss, 1000*slope(samples, n/2, rss))
+	if natsPID != "" {
+		fmt.Printf("nats-server RSS: at start %.1f MiB, at the first quartile %.1f MiB, max %.1f MiB, at the end %.1f MiB: ratio max / first quartile %.2f; slope over the second half %+.2f MiB per 1,000 reports\n",
+			samples[0].natsRSS, q1.natsRSS, maxNATS, last.natsRSS, maxNATS/q1.natsRSS, 1000*slope(samples, n/2, func(s sample) float64 { return s.natsRSS }))
+	}
 	fmt.Printf("Go heap in use: at the first quartile %.1f MiB, at the end %.1f MiB; live at the last GC: at the first quartile %.1f MiB, at the end %.1f MiB, after a forced GC at the end %.1f MiB\n",
 		q1.heap, last.heap, q1.live, last.live, float64(endMem.HeapAlloc)/(1<<20))
 	fmt.Printf("goroutines: at start %d, at the first quartile %d, max %d, at the end %d; most reports waiting in REPORTS %d\n",
 		samples[0].goroutines, q1.goroutines, maxG, last.goroutines, maxBacklog)
+	if storedErr != nil {
+		fmt.Fprintln(os.Stderr, "bench/soak:", storedErr)
+	} else {
+		fmt.Println("\nWhat JetStream holds at the end (the nats-server's memory follows it: an index entry per subject, per message id in the duplicate window):")
+		fmt.Println("\n| stream | messages | MiB | subjects |")
+		fmt.Println("| --- | ---: | ---: | ---: |")
+		for _, st := range stored {
+			fmt.Printf("| %s | %d | %.1f | %d |\n", st.name, st.msgs, float64(st.bytes)/(1<<20), st.subjects)
+		}
+		fmt.Println()
+	}
 	if withPublish {
 		fmt.Printf("publish: %d digests indexed, %.0f in memory in full; %d reads, %d failed\n", pub.Index().Len(), inMemory, reads.Load(), readErrs.Load())
 	}
@@ -353,15 +418,15 @@ func run(o options) error {
 	return nil
 }
 
-// slope is the least-squares slope of RSS (MiB) over reports queued, for
+// slope is the least-squares slope of y (MiB) over reports queued, for
 // the samples at or past from reports; 0 with fewer than two.
-func slope(samples []sample, from int) float64 {
+func slope(samples []sample, from int, y func(sample) float64) float64 {
 	var n, sx, sy, sxx, sxy float64
 	for _, s := range samples {
 		if s.reports < from {
 			continue
 		}
-		x, y := float64(s.reports), s.rss
+		x, y := float64(s.reports), y(s)
 		n++
 		sx += x
 		sy += y
@@ -372,6 +437,27 @@ func slope(samples []sample, from int) float64 {
 		return (n*sxy - sx*sy) / d
 	}
 	return 0
+}
+
+// streamState is what one stream holds.
+type streamState struct {
+	name                  string
+	msgs, bytes, subjects uint64
+}
+
+// streamStates lists every stream's messages, bytes and subjects (for a
+// key-value bucket, its keys), by name.
+func streamStates(ctx context.Context, b *bus.Bus) ([]streamState, error) {
+	var out []streamState
+	l := b.JS.ListStreams(ctx)
+	for info := range l.Info() {
+		out = append(out, streamState{name: info.Config.Name, msgs: info.State.Msgs, bytes: info.State.Bytes, subjects: info.State.NumSubjects})
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("listing streams: %w", err)
+	}
+	slices.SortFunc(out, func(a, b streamState) int { return strings.Compare(a.name, b.name) })
+	return out, nil
 }
 
 // writeHeapProfile writes the live heap's profile to path.
@@ -386,24 +472,6 @@ func writeHeapProfile(path string) error {
 		return fmt.Errorf("writing the heap profile %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-// vmRSS is the resident set size of this process, in MiB.
-func vmRSS() (float64, error) {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			if err != nil {
-				return 0, fmt.Errorf("parsing VmRSS %q: %w", rest, err)
-			}
-			return float64(kb) / 1024, nil
-		}
-	}
-	return 0, errors.New("no VmRSS line in /proc/self/status")
 }
 
 // reportText is the i-th synthetic meeting report: distinct bytes (so a

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/bantin/bantin/internal/bus"
+)
+
+// TestMain lets the test binary be the nats-server child, as the soak
+// binary is.
+func TestMain(m *testing.M) {
+	if store := os.Getenv(envNATSStore); store != "" {
+		if err := serveNATS(store); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestNATSChild(t *testing.T) {
+	store := t.TempDir()
+	child, err := startNATSChild(store)
+	if err != nil {
+		t.Fatalf("starting the nats-server child: %v", err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = child.stop()
+		}
+	})
+	if child.pid() == os.Getpid() {
+		t.Fatalf("nats-server runs in the test's own process")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := bus.Connect(ctx, child.url, "soak-test", bus.Topology{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("connecting to the child at %s: %v", child.url, err)
+	}
+	stored, err := streamStates(ctx, b)
+	b.Close()
+	if err != nil {
+		t.Fatalf("listing streams: %v", err)
+	}
+	if len(stored) == 0 {
+		t.Fatalf("no streams after bus setup")
+	}
+	own, err := vmRSS("self")
+	if err != nil || own <= 0 {
+		t.Fatalf("own VmRSS: %v MiB, %v", own, err)
+	}
+	rss, err := vmRSS(strconv.Itoa(child.pid()))
+	if err != nil || rss <= 0 {
+		t.Fatalf("child's VmRSS: %v MiB, %v", rss, err)
+	}
+	// SIGTERM is a clean shutdown, not a death by signal.
+	stopped = true
+	if err := child.stop(); err != nil {
+		t.Fatalf("stopping the child: %v", err)
+	}
+	if _, err := vmRSS(strconv.Itoa(child.pid())); err == nil {
+		t.Fatalf("child %d still running after stop", child.pid())
+	}
+}
+
+func TestSlope(t *testing.T) {
+	tests := []struct {
+		name    string
+		samples []sample
+		from    int
+		want    float64
+	}{
+		{name: "flat", samples: []sample{{reports: 0, rss: 50}, {reports: 1000, rss: 50}, {reports: 2000, rss: 50}}, want: 0},
+		{name: "1 MiB per 1,000 reports from 1,000", samples: []sample{{reports: 0, rss: 10}, {reports: 1000, rss: 40}, {reports: 2000, rss: 41}, {reports: 3000, rss: 42}}, from: 1000, want: 0.001},
+		{name: "one sample", samples: []sample{{reports: 5, rss: 1}}, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := slope(tt.samples, tt.from, func(s sample) float64 { return s.rss })
+			if d := got - tt.want; d > 1e-12 || d < -1e-12 {
+				t.Errorf("slope = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
