@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -774,8 +775,10 @@ func similar(a, b float64) bool {
 // lineText joins a line's glyphs, inserting spaces where the gap between
 // glyphs is wide enough to be one; many PDFs draw no space glyphs at all.
 func lineText(gs []glyph) string {
-	gs = slices.Clone(gs)
-	sort.SliceStable(gs, func(i, j int) bool { return gs[i].x0 < gs[j].x0 })
+	if !slices.IsSortedFunc(gs, func(a, b glyph) int { return cmp.Compare(a.x0, b.x0) }) {
+		gs = slices.Clone(gs) // usually sorted already: a segment of a row (newRow)
+		sort.SliceStable(gs, func(i, j int) bool { return gs[i].x0 < gs[j].x0 })
+	}
 	var b strings.Builder
 	end := math.Inf(-1)
 	var prev *glyph
