@@ -73,7 +73,7 @@ func main() {
 	read := flag.Duration("read", 500*time.Millisecond, "a reader fetches the feed, searches for an older report and opens the digest found this often; 0 for none")
 	withPublish := flag.Bool("publish", true, "run the publish role too; -publish=false measures ingest and summarize alone")
 	embedded := flag.Bool("embedded", false, "run nats-server inside this process (as `bantin all` does) instead of in a child process (as production does); the RSS is then both together")
-	memprof := flag.String("memprofile", "", "write a heap profile at the end to this file, and one at the first quartile to this file + \".q1\" (compare with go tool pprof -diff_base)")
+	memprof := flag.String("memprofile", "", "write a heap profile at the end to this file, and one at the first quartile to this file + \".q1\" (compare with go tool pprof -diff_base); the nats-server child's go to this file + \".nats\" and \".nats.q1\"")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./bench/soak [flags]\n\nSustained, closed-loop load through ingest+summarize+publish in this process against a nats-server in a child process (this binary again); prints each process's RSS, this one's heap and goroutines every -every reports, the max/first-quartile RSS ratio and the RSS slope over the second half, and what the streams hold at the end.\nLinux only (reads /proc/PID/status).\n\n")
 		flag.PrintDefaults()
@@ -122,6 +122,7 @@ func run(o options) error {
 	var natsURL string
 	// natsPID is the child's, "" with -embedded.
 	natsPID := ""
+	natsQ1 := func() {}
 	if o.embedded {
 		ns, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: store}, log)
 		if err != nil {
@@ -130,7 +131,11 @@ func run(o options) error {
 		defer ns.Shutdown()
 		natsURL = ns.ClientURL()
 	} else {
-		child, err := startNATSChild(store)
+		profile := ""
+		if memprof != "" {
+			profile = memprof + ".nats"
+		}
+		child, err := startNATSChild(store, profile)
 		if err != nil {
 			return err
 		}
@@ -139,7 +144,7 @@ func run(o options) error {
 				fmt.Fprintln(os.Stderr, "bench/soak:", err)
 			}
 		}()
-		natsURL, natsPID = child.url, strconv.Itoa(child.pid())
+		natsURL, natsPID, natsQ1 = child.url, strconv.Itoa(child.pid()), child.profileQ1
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -285,6 +290,7 @@ func run(o options) error {
 			if err := writeHeapProfile(memprof + ".q1"); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 			}
+			natsQ1()
 		}
 	}
 	take(0)

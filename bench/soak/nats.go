@@ -25,6 +25,10 @@ import (
 // StatefulSet is in production, with no binary beyond the soak's.
 const envNATSStore = "BANTIN_SOAK_NATS_STORE"
 
+// envNATSProfile, when set for the child, names the heap profile it writes
+// as it stops; on SIGUSR1 it writes one to that name + ".q1".
+const envNATSProfile = "BANTIN_SOAK_NATS_PROFILE"
+
 // serveNATS is the child's side of envNATSStore.
 func serveNATS(store string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -37,6 +41,11 @@ func serveNATS(store string) error {
 	// once) in place.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	profile := os.Getenv(envNATSProfile)
+	usr1 := make(chan os.Signal, 1)
+	if profile != "" {
+		signal.Notify(usr1, syscall.SIGUSR1)
+	}
 	orphaned := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
@@ -46,9 +55,23 @@ func serveNATS(store string) error {
 		ns.Shutdown()
 		return fmt.Errorf("telling the soak the client URL: %w", err)
 	}
-	select {
-	case <-sigs:
-	case <-orphaned:
+wait:
+	for {
+		select {
+		case <-usr1:
+			if err := writeHeapProfile(profile + ".q1"); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		case <-sigs:
+			break wait
+		case <-orphaned:
+			break wait
+		}
+	}
+	if profile != "" {
+		if err := writeHeapProfile(profile); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 	}
 	ns.Shutdown()
 	ns.WaitForShutdown()
@@ -63,14 +86,18 @@ type natsChild struct {
 }
 
 // startNATSChild re-executes this binary as a nats-server storing in store
-// and waits for its client URL.
-func startNATSChild(store string) (*natsChild, error) {
+// and waits for its client URL. With a profile name, the child writes heap
+// profiles there (envNATSProfile).
+func startNATSChild(store, profile string) (*natsChild, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding the soak binary to run nats-server from: %w", err)
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), envNATSStore+"="+store)
+	if profile != "" {
+		cmd.Env = append(cmd.Env, envNATSProfile+"="+profile)
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -96,6 +123,9 @@ func startNATSChild(store string) (*natsChild, error) {
 
 // pid is the child's process id.
 func (c *natsChild) pid() int { return c.cmd.Process.Pid }
+
+// profileQ1 asks the child for its first-quartile heap profile.
+func (c *natsChild) profileQ1() { _ = c.cmd.Process.Signal(syscall.SIGUSR1) }
 
 // stop asks the server to shut down, killing it after 30s.
 func (c *natsChild) stop() error {

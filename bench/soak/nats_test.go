@@ -27,7 +27,8 @@ func TestMain(m *testing.M) {
 
 func TestNATSChild(t *testing.T) {
 	store := t.TempDir()
-	child, err := startNATSChild(store)
+	profile := t.TempDir() + "/heap"
+	child, err := startNATSChild(store, profile)
 	if err != nil {
 		t.Fatalf("starting the nats-server child: %v", err)
 	}
@@ -62,10 +63,21 @@ func TestNATSChild(t *testing.T) {
 	if err != nil || rss <= 0 {
 		t.Fatalf("child's VmRSS: %v MiB, %v", rss, err)
 	}
+	child.profileQ1()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, err := os.Stat(profile + ".q1"); err != nil; _, err = os.Stat(profile + ".q1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no first-quartile heap profile from the child: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// SIGTERM is a clean shutdown, not a death by signal.
 	stopped = true
 	if err := child.stop(); err != nil {
 		t.Fatalf("stopping the child: %v", err)
+	}
+	if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+		t.Fatalf("the child's heap profile at stop: %v", err)
 	}
 	if _, err := vmRSS(strconv.Itoa(child.pid())); err == nil {
 		t.Fatalf("child %d still running after stop", child.pid())
