@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -183,7 +184,64 @@ func run(payload, prof string, reps, copies, conc int) error {
 	dOwn := pre.cpuMS() - check.cpuMS()
 	fmt.Printf("bantin's own CPU time measured without the summariser's noise (precomputed − check only): %.3f ms = %.1f%% of %.3f ms (it + summarise-only)\n", dOwn, 100*dOwn/(dOwn+compute.cpuMS()), dOwn+compute.cpuMS())
 	fmt.Printf("bantin's own CPU time vs the raw JetStream floor's: %.2f× (%.2f× measured without the summariser)\n", cOwn/raw.cpuMS(), dOwn/raw.cpuMS())
-	return nil
+	return opCosts(ctx, b, makeReports(arts, copies, "ops"))
+}
+
+// opCosts measures, one after another on the same server, each bus
+// operation a report goes through, as bantin's code calls it: what bounds
+// bantin's own time per report. Sequential calls wait for every round
+// trip, so these are upper bounds of the same calls overlapped.
+func opCosts(ctx context.Context, b *bus.Bus, reports []*model.Report) error {
+	digests, err := precompute(ctx, reports)
+	if err != nil {
+		return err
+	}
+	cons, err := b.EnsureSummarizeConsumer(ctx)
+	if err != nil {
+		return err
+	}
+	n := len(reports)
+	fmt.Printf("\n| operation (%d reports, one call at a time) | CPU µs per report |\n|---|---|\n", n)
+	// op calls f calls times; each call serves per reports.
+	op := func(name string, calls, per int, f func(i int) error) error {
+		c0 := cpuMS()
+		for i := 0; i < calls; i++ {
+			if err := f(i); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		fmt.Printf("| %s | %.1f |\n", name, 1e3*(cpuMS()-c0)/float64(calls*per))
+		return nil
+	}
+	pullAck := func(batch int) func(int) error {
+		return func(int) error {
+			mb, err := cons.Fetch(batch, jetstream.FetchMaxWait(2*time.Second))
+			if err != nil {
+				return err
+			}
+			got := 0
+			for m := range mb.Messages() {
+				got++
+				if err := m.Ack(); err != nil {
+					return err
+				}
+			}
+			if got != batch {
+				return fmt.Errorf("pulled %d of %d (%v)", got, batch, mb.Error())
+			}
+			return nil
+		}
+	}
+	third := n / 3 / 4 * 4
+	return errors.Join(
+		op("PublishReport (JSON + publish with Msg-Id, ingest)", n, 1, func(i int) error { _, err := b.PublishReport(ctx, reports[i]); return err }),
+		op("pull 1 report per request + ack (before)", third, 1, pullAck(1)),
+		op("pull 2 reports per request + ack (after, Concurrency 2)", third/2, 2, pullAck(2)),
+		op("pull 4 reports per request + ack", third/4, 4, pullAck(4)),
+		op("DIGESTED lookup (miss)", n, 1, func(i int) error { _, _, err := b.DigestedID(ctx, reports[i].ID); return err }),
+		op("PublishDigest (JSON + publish with Msg-Id)", n, 1, func(i int) error { return b.PublishDigest(ctx, digests[reports[i].ID]) }),
+		op("MarkDigested (KV put)", n, 1, func(i int) error { return b.MarkDigested(ctx, reports[i].ID, digests[reports[i].ID].ID) }),
+	)
 }
 
 // phase collects one measurement's repetitions.
