@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bantin/bantin/internal/bus"
@@ -25,131 +24,22 @@ import (
 	"github.com/bantin/bantin/services/summarize/extractive"
 )
 
-// cluster is a JetStream cluster of in-process nats-servers on loopback.
-type cluster struct {
-	t     *testing.T
-	mu    sync.Mutex
-	opts  []*server.Options
-	nodes []*server.Server
-}
-
-// startCluster starts n servers with fixed ports, so a node can be
-// brought back on the same addresses and store.
-func startCluster(t *testing.T, n int) *cluster {
-	t.Helper()
-	c := &cluster{t: t}
-	var routes []string
-	clusterAddrs := make([]string, n)
-	for i := range n {
-		clusterAddrs[i] = freeAddr(t)
-		routes = append(routes, "nats://"+clusterAddrs[i])
-	}
-	base := t.TempDir()
-	for i := range n {
-		o := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1),
-			Host:       "127.0.0.1",
-			Port:       portOf(t, freeAddr(t)),
-			JetStream:  true,
-			StoreDir:   filepath.Join(base, fmt.Sprintf("n%d", i+1)),
-			NoSigs:     true,
-			NoLog:      true,
-			Cluster: server.ClusterOpts{
-				Name: "bantin-test",
-				Host: "127.0.0.1",
-				Port: portOf(t, clusterAddrs[i]),
-			},
-			Routes: server.RoutesFromStr(strings.Join(routes, ",")),
-		}
-		c.opts = append(c.opts, o)
-		c.nodes = append(c.nodes, nil)
-	}
-	for i := range n {
-		c.start(i)
-	}
-	for i := range n {
-		if !c.nodes[i].ReadyForConnections(20 * time.Second) {
-			t.Fatalf("node %d not ready", i+1)
-		}
-	}
-	t.Cleanup(func() {
-		for i := range c.nodes {
-			c.stop(i)
-		}
-	})
-	return c
-}
-
-func (c *cluster) start(i int) {
-	o := c.opts[i].Clone()
-	s, err := server.NewServer(o)
-	if err != nil {
-		c.t.Fatalf("node %d: %v", i+1, err)
-	}
-	go s.Start()
-	c.mu.Lock()
-	c.nodes[i] = s
-	c.mu.Unlock()
-}
-
-func (c *cluster) stop(i int) {
-	c.mu.Lock()
-	s := c.nodes[i]
-	c.nodes[i] = nil
-	c.mu.Unlock()
-	if s != nil {
-		s.Shutdown()
-		s.WaitForShutdown()
-	}
-}
-
-func (c *cluster) urls() string {
-	var us []string
-	for _, o := range c.opts {
-		us = append(us, fmt.Sprintf("nats://127.0.0.1:%d", o.Port))
-	}
-	return strings.Join(us, ",")
-}
-
-func (c *cluster) index(name string) int {
-	for i, o := range c.opts {
-		if o.ServerName == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// waitJetStream waits until the cluster has a meta leader.
-func (c *cluster) waitJetStream() {
-	if !waitFor(30*time.Second, func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for _, s := range c.nodes {
-			if s != nil && s.JetStreamIsLeader() {
-				return true
-			}
-		}
-		return false
-	}) {
-		c.t.Fatal("no JetStream meta leader within 30s")
-	}
-}
-
 // TestClusterLeaderLoss pushes reports through ingest, summarize and publish
-// on a three-node JetStream cluster with R3 streams, kills the node leading
-// REPORTS in the middle and brings it back. Every report must come out as
-// exactly one digest: on DIGESTS, in the feed and in the webhook.
+// on a three-node JetStream cluster with R3 streams, each node a child
+// process on loopback. In the middle it SIGKILLs the node leading REPORTS,
+// and once a new leader has digests flowing again it restarts the node on
+// its store and ports. Every report must come out as exactly one digest: on
+// DIGESTS, in the feed and in the webhook; the restarted node must catch
+// up, ending with the same state of every replicated stream as the others.
 func TestClusterLeaderLoss(t *testing.T) {
 	n := reportCount(1000, 200)
-	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("BANTIN_RELIABILITY_DEBUG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	cl := startCluster(t, 3)
-	cl.waitJetStream()
+	log := testLog()
+	cl := startProcCluster(t, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if !waitFor(30*time.Second, func() bool { return cl.metaLeader(ctx) != "" }) {
+		t.Fatal("no JetStream meta leader within 30s")
+	}
 
 	topo := bus.Topology{Replicas: 3, AckWait: 10 * time.Second, MaxDeliver: 20}
 	connect := func(name string) *bus.Bus {
@@ -172,12 +62,26 @@ func TestClusterLeaderLoss(t *testing.T) {
 	for _, b := range []*bus.Bus{bIngest, bSum, bPub, bCheck} {
 		defer b.Close()
 	}
-	info, err := bCheck.JS.Stream(ctx, model.StreamReports)
-	if err != nil {
-		t.Fatal(err)
+	// streamInfo asks for a stream's info, giving up after 500ms: a request
+	// may go unanswered while the cluster elects leaders, and the polls
+	// that time the recovery ask again at once.
+	streamInfo := func(name string) (*jetstream.StreamInfo, error) {
+		cctx, ccancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer ccancel()
+		s, err := bCheck.JS.Stream(cctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return s.CachedInfo(), nil
 	}
-	if r := info.CachedInfo().Config.Replicas; r != 3 {
-		t.Fatalf("REPORTS has %d replicas, want 3", r)
+	for _, name := range []string{model.StreamReports, model.StreamDigests} {
+		info, err := streamInfo(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := info.Config.Replicas; r != 3 {
+			t.Fatalf("%s has %d replicas, want 3", name, r)
+		}
 	}
 
 	hooks := &hookReceiver{seen: map[string]int{}}
@@ -216,60 +120,97 @@ func TestClusterLeaderLoss(t *testing.T) {
 	if !waitFor(time.Minute, func() bool { return sum.Ready(ctx) == nil && pub.Ready(ctx) == nil }) {
 		t.Fatalf("roles not ready: summarize %v, publish %v", sum.Ready(ctx), pub.Ready(ctx))
 	}
+	// The replicated streams (the roles' buckets included), whose state the
+	// restarted node must catch up on.
+	r3, err := replicatedStreams(ctx, bCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{model.StreamReports, model.StreamDigests} {
+		if !slices.Contains(r3, name) {
+			t.Fatalf("%s is not among the R3 streams %v", name, r3)
+		}
+	}
+
 	// Push the reports with four uploaders; a publish that fails while the
 	// cluster elects a leader is retried with the same bytes (same id).
 	start := time.Now()
 	up := &uploads{n: n, workers: 4, runID: fmt.Sprintf("cluster-%d", start.UnixNano()), site: "cluster.test",
-		retryDelay: 100 * time.Millisecond, maxRetries: 200}
+		retryDelay: 100 * time.Millisecond, maxRetries: 300}
 	up.start(ctx, t, ing)
 
-	// Once a third of the digests are out, kill the node leading REPORTS.
 	digestsOut := func() int {
-		s, err := bCheck.JS.Stream(ctx, model.StreamDigests)
-		if err != nil {
-			return -1
-		}
-		i, err := s.Info(ctx)
+		i, err := streamInfo(model.StreamDigests)
 		if err != nil {
 			return -1
 		}
 		return int(i.State.Msgs)
 	}
+	reportsLeader := func() string {
+		i, err := streamInfo(model.StreamReports)
+		if err != nil || i.Cluster == nil {
+			return ""
+		}
+		return i.Cluster.Leader
+	}
+
+	// Once a third of the digests are out, SIGKILL the node leading REPORTS.
 	if !waitFor(2*time.Minute, func() bool { return digestsOut() >= n/3 }) {
 		t.Fatalf("only %d digests before the fault", digestsOut())
 	}
-	rs, err := bCheck.JS.Stream(ctx, model.StreamReports)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ri, err := rs.Info(ctx)
-	if err != nil || ri.Cluster == nil || ri.Cluster.Leader == "" {
-		t.Fatalf("REPORTS has no leader: %+v %v", ri, err)
-	}
-	leader := ri.Cluster.Leader
+	var leader string
+	waitFor(30*time.Second, func() bool { leader = reportsLeader(); return leader != "" })
 	victim := cl.index(leader)
-	atKill := digestsOut()
-	killedAt := time.Now()
-	cl.stop(victim)
-	t.Logf("killed %s (REPORTS leader) at %d digests", leader, atKill)
-
-	// Recovery: REPORTS has a new leader and digests come out again.
-	var recovery time.Duration
-	if waitFor(time.Minute, func() bool {
-		i, err := rs.Info(ctx)
-		return err == nil && i.Cluster != nil && i.Cluster.Leader != "" && i.Cluster.Leader != leader && digestsOut() > atKill
-	}) {
-		recovery = time.Since(killedAt)
-	} else {
-		t.Errorf("REPORTS without a new leader or no digest within a minute of losing its leader")
+	if victim < 0 {
+		t.Fatalf("REPORTS leader %q is none of the nodes", leader)
 	}
-	time.Sleep(2 * time.Second)
-	cl.start(victim)
-	t.Logf("restarted %s after %s", leader, time.Since(killedAt).Round(time.Millisecond))
+	metaLeader := cl.metaLeader(ctx)
+	var atKill int
+	waitFor(30*time.Second, func() bool { atKill = digestsOut(); return atKill >= 0 })
+	killedAt := time.Now()
+	cl.kill(victim)
+	t.Logf("SIGKILLed %s (REPORTS leader; meta leader %s) at %d digests", leader, metaLeader, atKill)
+
+	// Recovery: a node declares itself REPORTS leader (by its /jsz), then
+	// digests come out again.
+	var newLeader string
+	if !pollEvery(time.Minute, 20*time.Millisecond, func() bool {
+		newLeader = cl.streamLeader(ctx, model.StreamReports)
+		return newLeader != "" && newLeader != leader
+	}) {
+		t.Fatalf("REPORTS without a new leader a minute after %s was killed", leader)
+	}
+	toLeader := time.Since(killedAt)
+	if !pollEvery(time.Minute, 20*time.Millisecond, func() bool { return digestsOut() > atKill }) {
+		t.Fatalf("no digest within a minute of losing %s (still %d)", leader, digestsOut())
+	}
+	toFlowing := time.Since(killedAt)
+	t.Logf("new REPORTS leader %s after %s, digests flowing again after %s", newLeader, toLeader.Round(time.Millisecond), toFlowing.Round(time.Millisecond))
+
+	// Let the cluster go on without the node for a tenth of the reports, so
+	// that it has something to catch up on, then bring it back.
+	missed := min(atKill+n/10, n)
+	if !waitFor(time.Minute, func() bool { return digestsOut() >= missed }) {
+		t.Fatalf("only %d digests with %s down, want %d", digestsOut(), leader, missed)
+	}
+	atRestart := digestsOut()
+	restartedAt := time.Now()
+	cl.restart(victim)
+	toReady := time.Since(restartedAt)
+
+	// Catch-up: in every R3 stream the restarted node leads or is a current
+	// follower, by the stream leaders' /jsz.
+	var behind []string
+	if !pollEvery(time.Minute, 20*time.Millisecond, func() bool { behind = cl.notCurrent(ctx, victim, r3); return len(behind) == 0 }) {
+		t.Fatalf("%s not current a minute after its restart on: %s", leader, strings.Join(behind, ", "))
+	}
+	toCurrent := time.Since(restartedAt)
+	t.Logf("restarted %s at %d digests: taking connections after %s, current on %d R3 streams (%s) after %s",
+		leader, atRestart, toReady.Round(time.Millisecond), len(r3), strings.Join(r3, ", "), toCurrent.Round(time.Millisecond))
 
 	up.wait()
-	if !waitFor(3*time.Minute, func() bool { return digestsOut() >= n }) {
-		t.Errorf("%d of %d digests after 3 minutes", digestsOut(), n)
+	if !waitFor(2*time.Minute, func() bool { return digestsOut() >= n }) {
+		t.Fatalf("%d of %d digests after 2 minutes", digestsOut(), n)
 	}
 	// Let any redelivery that would double a digest happen before counting.
 	waitFor(15*time.Second, func() bool {
@@ -290,20 +231,32 @@ func TestClusterLeaderLoss(t *testing.T) {
 	}
 	var feed map[string]int
 	waitFor(30*time.Second, func() bool { feed = feedIDs(t, pubSrv.URL, n+100); return len(feed) >= n })
-	if len(feed) != n {
-		t.Errorf("feed has %d distinct digests, want %d", len(feed), n)
+	feedDups := 0
+	for id, c := range feed {
+		if c > 1 {
+			feedDups += c - 1
+		}
+		if perID[id] == 0 {
+			t.Errorf("feed item %s is no digest on DIGESTS", id)
+		}
+	}
+	if len(feed) != n || feedDups != 0 {
+		t.Errorf("feed has %d distinct digests (%d duplicates), want %d once each", len(feed), feedDups, n)
 	}
 	var hookTotal, hookDistinct, hookDups int
 	// The pusher's own AckWait (2 min) bounds how late a push whose ack
-	// was lost in the failover comes.
+	// was lost in the failover comes. A slow wait logs why, every 10s.
 	hooksFrom := time.Now()
-	waitFor(150*time.Second, func() bool { hookTotal, hookDistinct, hookDups = hooks.counts(); return hookDistinct >= n })
-	hookLag := time.Since(hooksFrom)
-	if pc, err := bCheck.JS.Consumer(ctx, model.StreamDigests, publish.ConsumerPush); err == nil {
-		if pi, err := pc.Info(ctx); err == nil {
-			t.Logf("push consumer: pending %d, ack pending %d, redelivered %d, delivered %d/%d, leader %v", pi.NumPending, pi.NumAckPending, pi.NumRedelivered, pi.Delivered.Stream, pi.AckFloor.Stream, pi.Cluster)
+	lastNote := hooksFrom
+	waitFor(150*time.Second, func() bool {
+		hookTotal, hookDistinct, hookDups = hooks.counts()
+		if hookDistinct < n && time.Since(lastNote) >= 10*time.Second {
+			lastNote = time.Now()
+			t.Logf("webhook: %d of %d digests after %s; %s", hookDistinct, n, time.Since(hooksFrom).Round(time.Second), pushState(ctx, bCheck))
 		}
-	}
+		return hookDistinct >= n
+	})
+	hookLag := time.Since(hooksFrom)
 	if hookDistinct != n || hookDups != 0 {
 		t.Errorf("webhook: %d deliveries of %d digests (%d duplicates), want %d once each", hookTotal, hookDistinct, hookDups, n)
 	}
@@ -314,10 +267,85 @@ func TestClusterLeaderLoss(t *testing.T) {
 	if len(dlq) != 0 {
 		t.Errorf("%d dead letters, want none: %+v", len(dlq), dlq[0].Letter)
 	}
-	record(t, figures{Scenario: "cluster: REPORTS leader killed and restarted", ReportsIn: n, DigestsOut: len(perID),
-		Duplicates: dups + hookDups, Losses: losses, RecoveryS: recovery.Seconds(), TotalS: total.Seconds(),
-		PeakRSSMiB: peakRSSMiB("self"),
-		Note:       fmt.Sprintf("3 nodes in-process, R3; killed %s at %d digests; %d upload retries; webhook %d/%d, last push %.1fs after the last digest", leader, atKill, up.retries.Load(), hookTotal, hookDistinct, hookLag.Seconds())})
+
+	// The restarted node holds what the others hold: every R3 stream in the
+	// same state on all three nodes, by their /jsz.
+	states := make([]map[string]streamState, len(cl.nodes))
+	same := func() bool {
+		for i := range cl.nodes {
+			s, err := cl.streams(ctx, i)
+			if err != nil {
+				return false
+			}
+			states[i] = map[string]streamState{}
+			for _, name := range r3 {
+				if st, ok := s[name]; ok {
+					states[i][name] = st.State
+				}
+			}
+		}
+		for i := range states {
+			if len(states[i]) != len(r3) || !maps.Equal(states[i], states[0]) {
+				return false
+			}
+		}
+		return true
+	}
+	if !waitFor(30*time.Second, same) {
+		for i, nd := range cl.nodes {
+			t.Errorf("node %s streams: %v", nd.spec.Name, states[i])
+		}
+		t.Errorf("the nodes' streams differ 30s after the load")
+	} else if got := states[victim][model.StreamDigests]; got.Msgs != uint64(n) {
+		t.Errorf("restarted %s holds %s of DIGESTS, want %d messages", leader, got, n)
+	}
+
+	record(t, figures{Scenario: "cluster: REPORTS leader's node SIGKILLed and restarted", ReportsIn: n, DigestsOut: len(perID),
+		Duplicates: dups + feedDups + hookDups, Losses: losses, RecoveryS: toFlowing.Seconds(), NewLeaderS: toLeader.Seconds(),
+		CatchUpS: toCurrent.Seconds(), TotalS: total.Seconds(), PeakRSSMiB: peakRSSMiB("self"),
+		Note: fmt.Sprintf("3 node processes, R3; SIGKILLed %s (REPORTS leader, meta leader %s) at %d digests; new leader %s; restarted at %d digests, ready in %.2fs, current on %d R3 streams; %d upload retries; feed %d; webhook %d/%d, last push %.1fs after the last digest; node peak RSS %.0f MiB",
+			leader, metaLeader, atKill, newLeader, atRestart, toReady.Seconds(), len(r3), up.retries.Load(), len(feed), hookTotal, hookDistinct, hookLag.Seconds(), cl.peakRSSMiB())})
 	cancel()
 	wg.Wait()
+}
+
+// replicatedStreams lists the streams with three replicas, asking again
+// while the cluster does not answer.
+func replicatedStreams(ctx context.Context, b *bus.Bus) ([]string, error) {
+	var err error
+	for range 10 {
+		var out []string
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		l := b.JS.ListStreams(cctx)
+		for i := range l.Info() {
+			if i.Config.Replicas == 3 {
+				out = append(out, i.Config.Name)
+			}
+		}
+		err = l.Err()
+		cancel()
+		if err == nil {
+			slices.Sort(out)
+			return out, nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("listing the streams: %w", err)
+}
+
+// pushState describes the publish push consumer, for a slow webhook wait.
+func pushState(ctx context.Context, b *bus.Bus) string {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := b.JS.Consumer(cctx, model.StreamDigests, publish.ConsumerPush)
+	if err != nil {
+		return fmt.Sprintf("push consumer: %v", err)
+	}
+	i := c.CachedInfo()
+	leader := ""
+	if i.Cluster != nil {
+		leader = i.Cluster.Leader
+	}
+	return fmt.Sprintf("push consumer (leader %s): pending %d, ack pending %d, redelivered %d, waiting pulls %d, delivered up to %d, acked up to %d",
+		leader, i.NumPending, i.NumAckPending, i.NumRedelivered, i.NumWaiting, i.Delivered.Stream, i.AckFloor.Stream)
 }
