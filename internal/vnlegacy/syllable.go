@@ -2,6 +2,7 @@ package vnlegacy
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -33,6 +34,9 @@ var codas = []string{"ch", "ng", "nh", "c", "m", "n", "p", "t", "i", "y", "o", "
 // toneOf splits a lower-case syllable into its tone mark (0 for level
 // tone) and the toneless letters, NFC.
 func toneOf(s string) (rune, string) {
+	if t, out, ok := toneOfFast(s); ok {
+		return t, out
+	}
 	var tone rune
 	var b strings.Builder
 	for _, r := range norm.NFD.String(s) {
@@ -195,6 +199,24 @@ func isNumber(s string) bool {
 }
 
 func marked(w string) bool {
+	tab := runeTable()
+	fast := true
+	for _, r := range w {
+		if r < 0x80 {
+			continue
+		}
+		ri, ok := tab[unicode.ToLower(r)]
+		if !ok {
+			fast = false
+			break
+		}
+		if ri.marked {
+			return true
+		}
+	}
+	if fast {
+		return false
+	}
 	for _, r := range norm.NFD.String(strings.ToLower(w)) {
 		if r == 'đ' || (r >= 0x300 && r <= 0x323) {
 			return true
@@ -228,4 +250,76 @@ func garbled(w string) bool {
 		}
 	}
 	return letters > 0 && (other || latin && cyrillic || upperAfterLower)
+}
+
+type runeInfo struct {
+	base   rune // the rune without its tone mark, NFC
+	tone   rune
+	marked bool
+	ok     bool
+}
+
+var runeTable = sync.OnceValue(func() map[rune]runeInfo {
+	m := map[rune]runeInfo{}
+	for r := rune(0x80); r < 0x2000; r++ {
+		d := norm.NFD.String(string(r))
+		var tone rune
+		var b strings.Builder
+		bad := false
+		mk := false
+		for _, x := range d {
+			if x == 'đ' || (x >= 0x300 && x <= 0x323) {
+				mk = true
+			}
+			switch x {
+			case grave, acute, tilde, hook, dotBelow:
+				if tone != 0 {
+					bad = true
+				}
+				tone = x
+			default:
+				b.WriteRune(x)
+			}
+		}
+		rest := []rune(norm.NFC.String(b.String()))
+		if bad || len(rest) != 1 || (rest[0] >= 0x300 && rest[0] < 0x370) {
+			continue
+		}
+		m[r] = runeInfo{base: rest[0], tone: tone, marked: mk, ok: true}
+	}
+	return m
+})
+
+func toneOfFast(s string) (rune, string, bool) {
+	tab := runeTable()
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return 0, s, true
+	}
+	var tone rune
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 {
+			b.WriteRune(r)
+			continue
+		}
+		ri, ok := tab[r]
+		if !ok {
+			return 0, "", false
+		}
+		if ri.tone != 0 {
+			if tone != 0 {
+				return -1, "", true
+			}
+			tone = ri.tone
+		}
+		b.WriteRune(ri.base)
+	}
+	return tone, b.String(), true
 }
