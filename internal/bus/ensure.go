@@ -86,3 +86,55 @@ func (b *Bus) ensureObjectStore(ctx context.Context, cfg jetstream.ObjectStoreCo
 	}
 	return b.JS.ObjectStore(ctx, cfg.Bucket)
 }
+
+// EnsureConsumer creates the durable consumer want on stream when it is
+// missing. When it exists, only what bantin relies on is changed: its
+// filter subject and replicas. What an operator tuned (AckWait,
+// MaxAckPending, MaxDeliver, BackOff…) is kept, except a field that still
+// holds the value an earlier bantin release set, given non-zero in
+// earlier (AckWait, MaxAckPending): that one takes want's value. Nothing
+// is sent when nothing changes.
+func (b *Bus) EnsureConsumer(ctx context.Context, stream string, want, earlier jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	c, err := b.JS.Consumer(ctx, stream, want.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		c, err = b.JS.CreateConsumer(ctx, stream, want)
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			// Another replica created it meanwhile.
+			c, err = b.JS.Consumer(ctx, stream, want.Durable)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening consumer %s on %s: %w", want.Durable, stream, err)
+	}
+	merged, changed := mergeConsumerConfig(c.CachedInfo().Config, want, earlier)
+	if !changed {
+		return c, nil
+	}
+	c, err = b.JS.UpdateConsumer(ctx, stream, merged)
+	if err != nil {
+		return nil, fmt.Errorf("updating consumer %s on %s (filter %s, replicas %d, ack wait %s): %w", want.Durable, stream, merged.FilterSubject, merged.Replicas, merged.AckWait, err)
+	}
+	return c, nil
+}
+
+// mergeConsumerConfig returns have with want's filter subject and replicas,
+// and want's AckWait and MaxAckPending where have still holds earlier's,
+// and whether that differs from have.
+func mergeConsumerConfig(have, want, earlier jetstream.ConsumerConfig) (jetstream.ConsumerConfig, bool) {
+	out := have
+	if want.FilterSubject != "" && len(out.FilterSubjects) == 0 {
+		out.FilterSubject = want.FilterSubject
+	}
+	if want.Replicas > 0 {
+		out.Replicas = want.Replicas
+	}
+	if earlier.AckWait > 0 && out.AckWait == earlier.AckWait {
+		out.AckWait = want.AckWait
+	}
+	if earlier.MaxAckPending > 0 && out.MaxAckPending == earlier.MaxAckPending {
+		out.MaxAckPending = want.MaxAckPending
+	}
+	changed := out.FilterSubject != have.FilterSubject || out.Replicas != have.Replicas ||
+		out.AckWait != have.AckWait || out.MaxAckPending != have.MaxAckPending
+	return out, changed
+}

@@ -15,8 +15,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -38,6 +40,28 @@ const (
 	// maxPushDeliveries bounds how often one digest is retried before it is
 	// dead-lettered with the failing subscribers.
 	maxPushDeliveries = 12
+
+	// pushAckWait is the push consumer's AckWait: how soon a digest whose
+	// delivery or ack was lost (a consumer leader lost with a node) is
+	// delivered again. Handlers send InProgress every pushKeepAlive while
+	// they work, so a slow webhook does not reach it.
+	pushAckWait   = 5 * time.Second
+	pushKeepAlive = pushAckWait / 4
+	// pushConcurrency is how many digests one replica pushes at a time;
+	// versions of one digest are pushed in stream order.
+	pushConcurrency = 4
+	// pushPullWait bounds one pull request, so that a pull lost with a
+	// consumer leader is replaced within seconds.
+	pushPullWait = 2 * time.Second
+	// busTryTimeout bounds one delivery-record read or write or one ack;
+	// busTries bounds the tries, 100 ms–2 s apart (about 25 s in all),
+	// which outlast a JetStream leader election (4–8 s).
+	busTryTimeout = 2 * time.Second
+	busTries      = 8
+	// earlierPushAckWait is the AckWait earlier releases set on the push
+	// consumer; a consumer still at it is brought down to pushAckWait,
+	// any other value is an operator's and kept.
+	earlierPushAckWait = 2 * time.Minute
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>" on webhook
@@ -170,6 +194,17 @@ type pusher struct {
 	// backoff is the first pause between quick retries; reviewPoll is how
 	// soon a draft is looked at again in review mode.
 	backoff, reviewPoll time.Duration
+	// busTimeout bounds one request to JetStream (busTryTimeout); keepAlive
+	// is how often a message in hand is reported in progress (a quarter of
+	// the consumer's AckWait).
+	busTimeout, keepAlive time.Duration
+	// busWait is the first pause between tries of a request to JetStream.
+	busWait time.Duration
+
+	// mu guards last: per digest id, closed when the newest handling of
+	// that digest taken so far is done, so versions go out in order.
+	mu   sync.Mutex
+	last map[string]chan struct{}
 
 	deliveries *prometheus.CounterVec
 	failures   *prometheus.CounterVec
@@ -184,6 +219,8 @@ func newPusher(s *Service, hooks []Webhook, hubURL string, client *http.Client) 
 	return &pusher{
 		s: s, hooks: hooks, hubURL: hubURL, client: client,
 		backoff: time.Second, reviewPoll: 5 * time.Second,
+		busTimeout: busTryTimeout, keepAlive: pushKeepAlive, busWait: 100 * time.Millisecond,
+		last: map[string]chan struct{}{},
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bantin_publish_deliveries_total",
 			Help: "Pushes delivered, by kind (webhook, websub).",
@@ -195,8 +232,24 @@ func newPusher(s *Service, hooks []Webhook, hubURL string, client *http.Client) 
 	}, nil
 }
 
-// run consumes the push consumer until ctx is done; in-flight pushes
-// finish first.
+// pushConsumerConfig is the durable pull consumer on DIGESTS the
+// replicas share for pushes.
+func pushConsumerConfig(replicas int) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerPush,
+		Description:   "bantin publish: webhooks and WebSub, once per digest version",
+		FilterSubject: model.SubjectDigestPrefix + ">",
+		// A new deployment pushes what comes next, not the whole history.
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       pushAckWait,
+		MaxAckPending: 64,
+		Replicas:      replicas,
+	}
+}
+
+// run pulls from the push consumer, as many digests as there are free
+// handlers, until ctx is done; in-flight pushes finish first.
 func (p *pusher) run(ctx context.Context) error {
 	b := p.s.bus
 	kv, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -209,34 +262,132 @@ func (p *pusher) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating key-value bucket %s: %w", BucketDeliveries, err)
 	}
-	cons, err := b.JS.CreateOrUpdateConsumer(ctx, model.StreamDigests, jetstream.ConsumerConfig{
-		Durable:       ConsumerPush,
-		Description:   "bantin publish: webhooks and WebSub, once per digest version",
-		FilterSubject: model.SubjectDigestPrefix + ">",
-		// A new deployment pushes what comes next, not the whole history.
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
-		MaxAckPending: 64,
-		Replicas:      b.Topology.Replicas,
-	})
+	// An operator's AckWait, MaxAckPending or MaxDeliver on the consumer
+	// is kept.
+	cons, err := b.EnsureConsumer(ctx, model.StreamDigests, pushConsumerConfig(b.Topology.Replicas),
+		jetstream.ConsumerConfig{AckWait: earlierPushAckWait})
 	if err != nil {
-		return fmt.Errorf("creating consumer %s on %s: %w", ConsumerPush, model.StreamDigests, err)
+		return err
+	}
+	if aw := cons.CachedInfo().Config.AckWait; aw > 0 {
+		p.keepAlive = aw / 4 // an operator's AckWait, kept, may be shorter
 	}
 	p.s.pushReady.Store(true)
-	cc, err := cons.Consume(func(msg jetstream.Msg) { p.handle(ctx, kv, msg) })
-	if err != nil {
-		return fmt.Errorf("consuming %s: %w", ConsumerPush, err)
+
+	sem := make(chan struct{}, pushConcurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		free := 0
+		select { // wait for one free handler, then take any others free
+		case sem <- struct{}{}:
+			free++
+		case <-ctx.Done():
+			continue
+		}
+	more:
+		for free < pushConcurrency {
+			select {
+			case sem <- struct{}{}:
+				free++
+			default:
+				break more
+			}
+		}
+		got, err := p.pull(ctx, cons, free, func(msg jetstream.Msg) {
+			if ctx.Err() != nil {
+				// Shutdown began while the pull was out: hand it back.
+				_ = msg.Nak()
+				<-sem
+				return
+			}
+			done, prev := p.queue(msg)
+			wg.Add(1)
+			go func() {
+				defer func() { p.finish(msg, done); <-sem; wg.Done() }()
+				p.handle(ctx, kv, msg, prev)
+			}()
+		})
+		for range free - got {
+			<-sem
+		}
+		if err != nil && ctx.Err() == nil {
+			p.s.log.Warn("pulling digests to push", "consumer", ConsumerPush, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 	}
-	<-ctx.Done()
-	cc.Drain()
-	<-cc.Closed()
 	return nil
 }
 
-// handle pushes one digest version to every subscriber that wants it.
-func (p *pusher) handle(ctx context.Context, kv jetstream.KeyValue, msg jetstream.Msg) {
+// pull asks for up to n digests in one pull request that expires after
+// pushPullWait, and hands each to take as it arrives. A pull that expires
+// with fewer is not an error. The request is not cancelled by shutdown (a
+// message sent to a cancelled pull would wait out AckWait).
+func (p *pusher) pull(ctx context.Context, cons jetstream.Consumer, n int, take func(jetstream.Msg)) (int, error) {
+	batch, err := cons.Fetch(n, jetstream.FetchMaxWait(pushPullWait))
+	if err != nil {
+		return 0, fmt.Errorf("pulling from %s/%s: %w", model.StreamDigests, ConsumerPush, err)
+	}
+	got := 0
+	for msg := range batch.Messages() {
+		got++
+		take(msg)
+	}
+	switch err := batch.Error(); {
+	case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoHeartbeat):
+		return got, nil
+	default:
+		return got, fmt.Errorf("pulling from %s/%s: %w", model.StreamDigests, ConsumerPush, err)
+	}
+}
+
+// digestID is the id in a digest message, "" when it has none.
+func digestID(msg jetstream.Msg) string {
+	var d struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(msg.Data(), &d)
+	return d.ID
+}
+
+// queue puts msg behind the handling of any earlier message of the same
+// digest taken by this replica (an earlier version, or this very one
+// redelivered while still in hand): done is closed when msg's handling
+// ends, prev (nil if none) when the one before ends.
+func (p *pusher) queue(msg jetstream.Msg) (done, prev chan struct{}) {
+	id := digestID(msg)
+	done = make(chan struct{})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev = p.last[id]
+	p.last[id] = done
+	return done, prev
+}
+
+// finish ends msg's turn in its digest's queue.
+func (p *pusher) finish(msg jetstream.Msg, done chan struct{}) {
+	id := digestID(msg)
+	p.mu.Lock()
+	if p.last[id] == done {
+		delete(p.last, id)
+	}
+	p.mu.Unlock()
+	close(done)
+}
+
+// handle pushes one digest version to every subscriber that wants it,
+// once its digest's earlier message (prev) is done; the message is kept in
+// progress throughout.
+func (p *pusher) handle(ctx context.Context, kv jetstream.KeyValue, msg jetstream.Msg, prev chan struct{}) {
 	log := p.s.log
+	stop := p.keepInProgress(msg)
+	defer stop()
+	if prev != nil {
+		<-prev
+	}
 	var d model.Digest
 	if err := json.Unmarshal(msg.Data(), &d); err != nil || d.ID == "" {
 		_ = msg.Term()
@@ -254,7 +405,7 @@ func (p *pusher) handle(ctx context.Context, kv jetstream.KeyValue, msg jetstrea
 			_ = msg.NakWithDelay(p.reviewPoll) // still a draft
 			return
 		case rec.Status != ReviewApproved || d.Version < rec.Version:
-			_ = msg.Ack() // rejected, or superseded by an editor's version
+			p.ack(context.WithoutCancel(ctx), msg, &d) // rejected, or superseded by an editor's version
 			return
 		}
 	}
@@ -263,30 +414,41 @@ func (p *pusher) handle(ctx context.Context, kv jetstream.KeyValue, msg jetstrea
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	var failed []string
+	busFailed := false
+	note := func(sub string, err error) {
+		failed = append(failed, sub)
+		var be *busError
+		busFailed = busFailed || errors.As(err, &be)
+	}
 	for i := range p.hooks {
 		h := &p.hooks[i]
 		if !h.wants(&d) {
 			continue
 		}
 		if err := p.once(wctx, kv, "webhook."+keyToken(h.Name), &d, func() error { return p.deliverWebhook(wctx, h, &d) }); err != nil {
-			failed = append(failed, h.Name)
+			note(h.Name, err)
 			log.Warn("webhook delivery failed", "webhook", h.Name, "digest", d.ID, "err", err)
 		}
-		_ = msg.InProgress()
 	}
 	if p.hubURL != "" {
 		if err := p.once(wctx, kv, "websub", &d, func() error { return p.pingHub(wctx, &d) }); err != nil {
-			failed = append(failed, "websub")
+			note("websub", err)
 			log.Warn("websub delivery failed", "hub", p.hubURL, "digest", d.ID, "err", err)
 		}
 	}
 	if len(failed) == 0 {
-		_ = msg.Ack()
+		p.ack(wctx, msg, &d)
 		return
 	}
 	n := 1
 	if meta != nil {
 		n = int(meta.NumDelivered)
+	}
+	if busFailed {
+		// NATS, not a subscriber, failed: try again soon, and never
+		// dead-letter a digest for it.
+		_ = msg.NakWithDelay(min(time.Second<<min(n, 5), 30*time.Second))
+		return
 	}
 	if n >= maxPushDeliveries {
 		_ = p.s.bus.PublishDead(wctx, model.DeadLetter{
@@ -299,14 +461,98 @@ func (p *pusher) handle(ctx context.Context, kv jetstream.KeyValue, msg jetstrea
 	_ = msg.NakWithDelay(min(10*time.Second<<min(n, 6), 10*time.Minute))
 }
 
+// keepInProgress reports msg in progress every keepAlive until stop is
+// called, so that a slow delivery or a wait behind another version of the
+// digest does not outlast the consumer's short AckWait.
+func (p *pusher) keepInProgress(msg jetstream.Msg) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(p.keepAlive)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// ack acknowledges msg and waits for JetStream to confirm it, asking again
+// when the confirmation does not come (a consumer leader lost with its
+// node): an ack lost there would have the digest delivered again after
+// AckWait (not pushed again: its deliveries are recorded).
+func (p *pusher) ack(ctx context.Context, msg jetstream.Msg, d *model.Digest) {
+	err := p.retryBus(ctx, func(ctx context.Context) error {
+		err := msg.DoubleAck(ctx)
+		if errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		p.s.log.Warn("acking a pushed digest; it will come again and be recognised as pushed", "digest", d.ID, "version", d.Version, "err", err)
+	}
+}
+
+// busError is a delivery-record read or write that failed after retries:
+// NATS, not the subscriber, is at fault.
+type busError struct{ err error }
+
+func (e *busError) Error() string { return e.err.Error() }
+func (e *busError) Unwrap() error { return e.err }
+
+// retryBus runs try with a busTimeout deadline of its own, again while it
+// fails and ctx lasts, up to busTries times, waiting busWait (100 ms),
+// then twice as long each time up to 20 × busWait: a request lost while JetStream elects a new
+// leader costs a try, not the whole handling.
+func (p *pusher) retryBus(ctx context.Context, try func(context.Context) error) error {
+	wait := p.busWait
+	for attempt := 1; ; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, p.busTimeout)
+		err := try(tctx)
+		cancel()
+		if err == nil || attempt >= busTries || ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("after %d tries: %w", attempt, err)
+			}
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (after %d tries: %w)", ctx.Err(), attempt, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 20*p.busWait)
+	}
+}
+
 // once runs deliver unless the delivery of d's version to sub is recorded,
 // with quick retries, and records it when it succeeds.
 func (p *pusher) once(ctx context.Context, kv jetstream.KeyValue, sub string, d *model.Digest, deliver func() error) error {
 	key := sub + "." + keyToken(d.ID) + ".v" + strconv.Itoa(d.Version)
-	if _, err := kv.Get(ctx, key); err == nil {
+	recorded := false
+	if err := p.retryBus(ctx, func(ctx context.Context) error {
+		_, err := kv.Get(ctx, key)
+		switch {
+		case err == nil:
+			recorded = true
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		default:
+			return err
+		}
 		return nil
-	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fmt.Errorf("checking delivery record %s: %w", key, err)
+	}); err != nil {
+		return &busError{fmt.Errorf("checking delivery record %s in %s: %w", key, BucketDeliveries, err)}
+	}
+	if recorded {
+		return nil
 	}
 	kind, _, _ := strings.Cut(sub, ".")
 	var err error
@@ -327,8 +573,12 @@ func (p *pusher) once(ctx context.Context, kv jetstream.KeyValue, sub string, d 
 		return err
 	}
 	p.deliveries.WithLabelValues(kind).Inc()
-	if _, err := kv.Put(ctx, key, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
-		return fmt.Errorf("recording delivery %s: %w", key, err)
+	at := []byte(time.Now().UTC().Format(time.RFC3339))
+	if err := p.retryBus(ctx, func(ctx context.Context) error {
+		_, err := kv.Put(ctx, key, at)
+		return err
+	}); err != nil {
+		return &busError{fmt.Errorf("recording delivery %s in %s (it may be pushed again): %w", key, BucketDeliveries, err)}
 	}
 	return nil
 }
