@@ -54,7 +54,8 @@ import (
 func main() {
 	reps := flag.Int("reps", 5, "repetitions; the median is reported")
 	conc := flag.Int("concurrency", 2, "documents bantin extracts at once (the ingest worker's concurrency)")
-	child := flag.String("child", "", "extract this one file in process and exit (used for the peak RSS measurement; with -cpuprofile/-memprofile for pprof)")
+	child := flag.String("child", "", "extract this one file (or every PDF of this directory) in process and exit (used for the peak RSS measurement; with -cpuprofile/-memprofile for pprof)")
+	keep := flag.String("keep", "", "write the generated 300-page report and the pdfunite file to this directory (report-300p.pdf, joined-300p.pdf) and keep them, for -child; with -reps 0 only that")
 	cpuprof := flag.String("cpuprofile", "", "with -child: write a CPU profile here")
 	memprof := flag.String("memprofile", "", "with -child: write a heap (alloc_space) profile here")
 	repeat := flag.Int("repeat", 1, "with -child: extract the file this many times in the one process and print the time of the first (cold) and the median of the others (warm)")
@@ -70,11 +71,15 @@ func main() {
 				defer pprof.StopCPUProfile()
 			}
 		}
-		data, err := os.ReadFile(*child)
+		files, err := childFiles(*child)
 		var times []float64
 		for i := 0; i < max(*repeat, 1) && err == nil; i++ {
 			start := time.Now()
-			_, err = extract.Extract(context.Background(), data)
+			for _, data := range files {
+				if _, xerr := extract.Extract(context.Background(), data); len(files) == 1 {
+					err = xerr
+				}
+			}
 			times = append(times, float64(time.Since(start).Microseconds())/1000)
 		}
 		if len(times) > 1 {
@@ -91,7 +96,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*reps, *conc); err != nil {
+	if err := run(*reps, *conc, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/extract-throughput:", err)
 		os.Exit(1)
 	}
@@ -103,7 +108,25 @@ type doc struct {
 	data  []byte
 }
 
-func run(reps, conc int) error {
+// childFiles reads path, or every PDF in it when it is a directory.
+func childFiles(path string) ([][]byte, error) {
+	paths := []string{path}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		paths, _ = filepath.Glob(filepath.Join(path, "*.pdf"))
+		sort.Strings(paths)
+	}
+	var out [][]byte
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, data)
+	}
+	return out, nil
+}
+
+func run(reps, conc int, keep string) error {
 	if err := benchutil.NeedTools(map[string]string{"soffice": "libreoffice-writer", "time": "time", "pdftotext": "poppler-utils", "pdfinfo": "poppler-utils", "pdfseparate": "poppler-utils", "pdfunite": "poppler-utils"}); err != nil {
 		return err
 	}
@@ -113,6 +136,13 @@ func run(reps, conc int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	gen := dir
+	if keep != "" {
+		if err := os.MkdirAll(keep, 0o755); err != nil {
+			return err
+		}
+		gen = keep
+	}
 	exe := filepath.Join(dir, "bantin")
 	if out, err := exec.Command("go", "build", "-o", exe, ".").CombinedOutput(); err != nil {
 		return fmt.Errorf("building bantin (go build -o %s .): %w\n%s", exe, err, out)
@@ -127,7 +157,7 @@ func run(reps, conc int) error {
 	if err != nil {
 		return err
 	}
-	big, err := makeReport(dir)
+	big, err := makeReport(gen)
 	if err != nil {
 		return err
 	}
@@ -135,13 +165,17 @@ func run(reps, conc int) error {
 	if err != nil {
 		return err
 	}
-	joinedPath, err := makeJoined(dir, pdfDir)
+	joinedPath, err := makeJoined(gen, pdfDir)
 	if err != nil {
 		return err
 	}
 	joined, err := load([]string{joinedPath})
 	if err != nil {
 		return err
+	}
+	if reps <= 0 {
+		fmt.Printf("wrote %s and %s\n", big, joinedPath)
+		return nil
 	}
 	iso := extract.Isolated{Exe: exe, Args: []string{"extract-child"}, MaxMemory: 2 << 30, Workers: conc}
 	started := 0

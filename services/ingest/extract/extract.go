@@ -57,6 +57,7 @@ type Document struct {
 	unmapped  int
 	encrypted bool
 	bombs     []int // pages skipped as likely PDF bombs (checkContent)
+	slowPages int   // pages the fast content path gave back to pdf.Interpret
 }
 
 // Text returns the paragraphs joined by blank lines.

@@ -57,13 +57,13 @@ func (m matrix) apply(x, y float64) (float64, float64) {
 
 func translate(x, y float64) matrix { return matrix{1, 0, 0, 1, x, y} }
 
-func matrixOf(args []pdf.Value) (matrix, bool) {
+func matrixOf(args []operand) (matrix, bool) {
 	if len(args) != 6 {
 		return identity, false
 	}
 	var m matrix
 	for i := range m {
-		m[i] = args[i].Float64()
+		m[i] = args[i].num
 	}
 	return m, true
 }
@@ -97,135 +97,171 @@ type pageWalker struct {
 	unmapped int      // glyphs without a Unicode mapping
 	budget   int64    // decompressed content bytes left for the page
 	refused  error    // why a content stream was skipped (checkContent)
+
+	// legacy reads content streams with pdf.Interpret (after checkContent
+	// has read them once); otherwise they are read once and tokenized by
+	// contentLexer, and whatever that lexer does not mirror exactly sends
+	// the page back to the legacy path (see pageLines).
+	legacy bool
+	// buf holds the inflated content read on the page by the fast path,
+	// bounded by maxHeldContent; formData the parts of it that are Form
+	// XObjects, by stream, for forms drawn more than once.
+	buf      []byte
+	formData map[string][]byte
+	stk      []operand // the operand stack of the fast path, reused
+	arena    []operand // array elements of the current operands
 }
 
-// walk interprets one content stream (the page's, or a Form XObject's)
-// with the given resources and starting graphics state.
-func (w *pageWalker) walk(content, resources pdf.Value, start gstate, depth int) {
-	g := start
-	var stack []gstate
-	tm, tlm := identity, identity
-	local := map[string]*pdfFont{} // by resource name: cheaper than the document cache
+// walkState is the state of interpreting one content stream (the page's,
+// or a Form XObject's).
+type walkState struct {
+	w         *pageWalker
+	resources pdf.Value
+	depth     int
+	g         gstate
+	stack     []gstate
+	tm, tlm   matrix
+	local     map[string]*pdfFont // by resource name: cheaper than the document cache
+}
 
-	nextLine := func(tx, ty float64) {
-		tlm = translate(tx, ty).mul(tlm)
-		tm = tlm
+// walk interprets one content stream (the page's, or a Form XObject's,
+// then id is the form's stream) with the given resources and starting
+// graphics state.
+func (w *pageWalker) walk(content, resources pdf.Value, start gstate, depth int, id string) {
+	st := &walkState{w: w, resources: resources, depth: depth, g: start, tm: identity, tlm: identity}
+	if !w.legacy {
+		w.walkFast(st, content, id)
+		return
 	}
-	show := func(s string) {
-		if g.font == nil || w.full {
-			return
-		}
-		tm = w.show(g, tm, s)
-	}
-
 	if err := checkContent(w.ctx, content, &w.budget); err != nil {
 		if w.refused == nil {
 			w.refused = err
 		}
 		return
 	}
+	var args []operand
 	pdf.Interpret(content, func(stk *pdf.Stack, op string) {
 		n := stk.Len()
-		args := make([]pdf.Value, n)
+		args = slices.Grow(args[:0], n)[:n]
 		for i := n - 1; i >= 0; i-- {
-			args[i] = stk.Pop()
+			args[i] = operandOf(stk.Pop())
 		}
-		switch op {
-		case "q":
-			if len(stack) < 1000 {
-				stack = append(stack, g)
-			}
-		case "Q":
-			if k := len(stack); k > 0 {
-				g = stack[k-1]
-				stack = stack[:k-1]
-			}
-		case "cm":
-			if m, ok := matrixOf(args); ok {
-				g.ctm = m.mul(g.ctm)
-			}
-		case "BT":
-			tm, tlm = identity, identity
-		case "Tc":
-			if len(args) == 1 {
-				g.tc = args[0].Float64()
-			}
-		case "Tw":
-			if len(args) == 1 {
-				g.tw = args[0].Float64()
-			}
-		case "Tz":
-			if len(args) == 1 {
-				g.th = args[0].Float64() / 100
-			}
-		case "TL":
-			if len(args) == 1 {
-				g.tl = args[0].Float64()
-			}
-		case "Ts":
-			if len(args) == 1 {
-				g.rise = args[0].Float64()
-			}
-		case "Tf":
-			if len(args) != 2 {
-				return
-			}
-			name := args[0].Name()
-			f, ok := local[name]
-			if !ok {
-				f = w.fonts.get(resources.Key("Font").Key(name))
-				local[name] = f
-			}
-			g.font = f
-			g.tfs = args[1].Float64()
-		case "Td", "TD":
-			if len(args) != 2 {
-				return
-			}
-			if op == "TD" {
-				g.tl = -args[1].Float64()
-			}
-			nextLine(args[0].Float64(), args[1].Float64())
-		case "Tm":
-			if m, ok := matrixOf(args); ok {
-				tm, tlm = m, m
-			}
-		case "T*":
-			nextLine(0, -g.tl)
-		case "Tj":
-			if len(args) == 1 {
-				show(args[0].RawString())
-			}
-		case "'":
-			if len(args) == 1 {
-				nextLine(0, -g.tl)
-				show(args[0].RawString())
-			}
-		case "\"":
-			if len(args) == 3 {
-				g.tw, g.tc = args[0].Float64(), args[1].Float64()
-				nextLine(0, -g.tl)
-				show(args[2].RawString())
-			}
-		case "TJ":
-			if len(args) != 1 {
-				return
-			}
-			a := args[0]
-			for i := 0; i < a.Len(); i++ {
-				x := a.Index(i)
-				if x.Kind() == pdf.String {
-					show(x.RawString())
-					continue
-				}
-				tm = translate(-x.Float64()/1000*g.tfs*g.th, 0).mul(tm)
-			}
-		case "Do":
-			if len(args) == 1 && depth < maxFormDepth && w.forms < maxFormsPerPage {
-				w.form(resources, args[0].Name(), g, depth)
-			}
-		}
+		st.exec(opcodeOf(op), args)
 	})
+}
+
+func (st *walkState) nextLine(tx, ty float64) {
+	st.tlm = translate(tx, ty).mul(st.tlm)
+	st.tm = st.tlm
+}
+
+func (st *walkState) show(s string) {
+	if st.g.font == nil || st.w.full {
+		return
+	}
+	st.tm = st.w.show(st.g, st.tm, s)
+}
+
+// exec runs one content-stream operator with its operands (all the
+// operands since the previous operator, oldest first).
+func (st *walkState) exec(op opcode, args []operand) {
+	g := &st.g
+	switch op {
+	case opq:
+		if len(st.stack) < 1000 {
+			st.stack = append(st.stack, *g)
+		}
+	case opQ:
+		if k := len(st.stack); k > 0 {
+			*g = st.stack[k-1]
+			st.stack = st.stack[:k-1]
+		}
+	case opcm:
+		if m, ok := matrixOf(args); ok {
+			g.ctm = m.mul(g.ctm)
+		}
+	case opBT:
+		st.tm, st.tlm = identity, identity
+	case opTc:
+		if len(args) == 1 {
+			g.tc = args[0].num
+		}
+	case opTw:
+		if len(args) == 1 {
+			g.tw = args[0].num
+		}
+	case opTz:
+		if len(args) == 1 {
+			g.th = args[0].num / 100
+		}
+	case opTL:
+		if len(args) == 1 {
+			g.tl = args[0].num
+		}
+	case opTs:
+		if len(args) == 1 {
+			g.rise = args[0].num
+		}
+	case opTf:
+		if len(args) != 2 {
+			return
+		}
+		name := args[0].name()
+		f, ok := st.local[name]
+		if !ok {
+			f = st.w.fonts.get(st.resources.Key("Font").Key(name))
+			if st.local == nil {
+				st.local = map[string]*pdfFont{}
+			}
+			st.local[name] = f
+		}
+		g.font = f
+		g.tfs = args[1].num
+	case opTd, opTD:
+		if len(args) != 2 {
+			return
+		}
+		if op == opTD {
+			g.tl = -args[1].num
+		}
+		st.nextLine(args[0].num, args[1].num)
+	case opTm:
+		if m, ok := matrixOf(args); ok {
+			st.tm, st.tlm = m, m
+		}
+	case opTstar:
+		st.nextLine(0, -g.tl)
+	case opTj:
+		if len(args) == 1 {
+			st.show(args[0].rawString())
+		}
+	case opQuote:
+		if len(args) == 1 {
+			st.nextLine(0, -g.tl)
+			st.show(args[0].rawString())
+		}
+	case opDquote:
+		if len(args) == 3 {
+			g.tw, g.tc = args[0].num, args[1].num
+			st.nextLine(0, -g.tl)
+			st.show(args[2].rawString())
+		}
+	case opTJ:
+		if len(args) != 1 {
+			return
+		}
+		for _, x := range args[0].arr {
+			if x.kind == kindString {
+				st.show(x.str)
+				continue
+			}
+			st.tm = translate(-x.num/1000*g.tfs*g.th, 0).mul(st.tm)
+		}
+	case opDo:
+		if len(args) == 1 && st.depth < maxFormDepth && st.w.forms < maxFormsPerPage {
+			st.w.form(st.resources, args[0].name(), *g, st.depth)
+		}
+	}
 }
 
 // form interprets a Form XObject drawn with Do.
@@ -241,20 +277,20 @@ func (w *pageWalker) form(resources pdf.Value, name string, g gstate, depth int)
 	w.open = append(w.open, id)
 	defer func() { w.open = w.open[:len(w.open)-1] }()
 	w.forms++
-	if m, ok := matrixOf(arrayValues(x.Key("Matrix"))); ok {
+	if m, ok := matrixOf(arrayOperands(x.Key("Matrix"))); ok {
 		g.ctm = m.mul(g.ctm)
 	}
 	res := x.Key("Resources")
 	if res.Kind() != pdf.Dict {
 		res = resources
 	}
-	w.walk(x, res, g, depth+1)
+	w.walk(x, res, g, depth+1, id)
 }
 
-func arrayValues(v pdf.Value) []pdf.Value {
-	out := make([]pdf.Value, v.Len())
+func arrayOperands(v pdf.Value) []operand {
+	out := make([]operand, v.Len())
 	for i := range out {
-		out[i] = v.Index(i)
+		out[i] = operandOf(v.Index(i))
 	}
 	return out
 }

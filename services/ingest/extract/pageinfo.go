@@ -163,6 +163,10 @@ type Options struct {
 	// The result is the same whatever the value (page order is kept).
 	// PDFs of fewer than 4 pages are always read on one goroutine.
 	PageConcurrency int
+
+	// legacyContent reads every page's content streams with
+	// pdf.Interpret, the path the fast one falls back to (for tests).
+	legacyContent bool
 }
 
 // DefaultOptions finds the tools on PATH.

@@ -136,7 +136,7 @@ func TestFontCacheByContent(t *testing.T) {
 				c.maxBytes = tt.maxBytes
 			}
 			for i, p := range pages {
-				lines, _, err := pageLines(context.Background(), p, c, nil)
+				lines, _, err, _ := pageLines(context.Background(), p, c, nil, false)
 				if err != nil {
 					t.Fatalf("page %d: %v", i+1, err)
 				}

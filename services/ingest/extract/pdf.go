@@ -33,7 +33,8 @@ const (
 const pdfExtractor = "ledongthuc/pdf"
 
 // maxPooledGlyphs bounds the glyph buffers kept for the next page (a
-// glyph is 72 bytes): a page past it gets a buffer of its own.
+// glyph is 72 bytes): a page past it gets a buffer of its own. Content
+// buffers are bounded by maxHeldContent.
 const maxPooledGlyphs = 64 << 10
 
 // PDF extracts the text of a PDF, page by page. A page that fails (a
@@ -76,7 +77,7 @@ func PDFWith(ctx context.Context, data []byte, opts Options) (*Document, error) 
 			}
 			done <- res
 		}()
-		res.doc, res.err = extractPDF(ctx, data, opts.PageConcurrency)
+		res.doc, res.err = extractPDF(ctx, data, opts)
 	}()
 	var res result
 	select {
@@ -94,7 +95,7 @@ func PDFWith(ctx context.Context, data []byte, opts Options) (*Document, error) 
 	return doc, doc.verdict()
 }
 
-func extractPDF(ctx context.Context, data []byte, concurrency int) (*Document, error) {
+func extractPDF(ctx context.Context, data []byte, opts Options) (*Document, error) {
 	r, src, pages, notes, err := openPDF(data)
 	if err != nil {
 		return nil, err
@@ -114,15 +115,15 @@ func extractPDF(ctx context.Context, data []byte, concurrency int) (*Document, e
 		src = nil // equal raw bytes in two objects decrypt differently: no content keys
 	}
 	fonts := newFontCache(src)
-	workers := pageWorkers(concurrency, len(pages))
+	workers := pageWorkers(opts.PageConcurrency, len(pages))
 
 	// The pages are read in parallel; everything that depends on more than
 	// one page (warnings, legacy encodings, the statistical repair) is then
 	// done in page order, so the result does not depend on workers.
 	read := make([]pageRead, len(pages))
-	var glyphs sync.Pool
+	var scratch sync.Pool
 	if stop, err := forPages(ctx, len(pages), workers, func(i int) {
-		read[i] = readPage(ctx, pages[i], fonts, &glyphs)
+		read[i] = readPage(ctx, pages[i], fonts, &scratch, opts.legacyContent)
 	}); err != nil {
 		return nil, fmt.Errorf("extracting pdf: stopped at page %d of %d: %w", stop+1, len(pages), err)
 	}
@@ -138,6 +139,9 @@ func extractPDF(ctx context.Context, data []byte, concurrency int) (*Document, e
 		n := i + 1
 		unmapped += pr.bad
 		badGlyphs[i] = pr.bad
+		if pr.slow {
+			doc.slowPages++
+		}
 		if errors.Is(pr.err, errBomb) {
 			doc.bombs = append(doc.bombs, n)
 		}
@@ -200,12 +204,13 @@ type pageRead struct {
 	legacy  []string // the legacy encodings found, in order of first use
 	bad     int      // glyphs without a Unicode mapping
 	err     error
+	slow    bool // read by pdf.Interpret after the fast path gave up
 }
 
 // readPage lays out one page and decodes its legacy-font text.
-func readPage(ctx context.Context, p pdf.Page, fonts *fontCache, glyphs *sync.Pool) pageRead {
+func readPage(ctx context.Context, p pdf.Page, fonts *fontCache, scratch *sync.Pool, legacy bool) pageRead {
 	var pr pageRead
-	pr.lines, pr.bad, pr.err = pageLines(ctx, p, fonts, glyphs)
+	pr.lines, pr.bad, pr.err, pr.slow = pageLines(ctx, p, fonts, scratch, legacy)
 	if pr.err != nil && len(pr.lines) == 0 {
 		return pr
 	}
@@ -304,39 +309,76 @@ func safe[T any](f func() T) (v T) {
 // characters that have no Unicode mapping. On a parser panic it returns
 // the error together with whatever text was read before it.
 //
-// glyphs, when not nil, lends and takes back the page's glyph buffer
-// (*[]glyph), so that the pages of a long document reuse a few buffers.
-func pageLines(ctx context.Context, p pdf.Page, fonts *fontCache, glyphs *sync.Pool) (lines []string, unmapped int, err error) {
-	w := &pageWalker{ctx: ctx, fonts: fonts, budget: maxPageContent}
-	if glyphs != nil {
-		if buf, ok := glyphs.Get().(*[]glyph); ok {
-			w.glyphs = (*buf)[:0]
+// The page is read by the fast content path first; where that gives up
+// (see errSlowPath) it is read again with pdf.Interpret, as is every page
+// when legacy is set.
+//
+// scratch, when not nil, lends and takes back the page's buffers
+// (*pageScratch), so that the pages of a long document reuse a few.
+func pageLines(ctx context.Context, p pdf.Page, fonts *fontCache, scratch *sync.Pool, legacy bool) (lines []string, unmapped int, err error, slow bool) {
+	var sc pageScratch
+	if scratch != nil {
+		if b, ok := scratch.Get().(*pageScratch); ok {
+			sc = pageScratch{glyphs: b.glyphs[:0], content: b.content[:0]}
 		}
-		defer func() { // runs after the recover below: pageText is done with the glyphs
-			if cap(w.glyphs) <= maxPooledGlyphs {
-				buf := w.glyphs[:0]
-				glyphs.Put(&buf)
+		defer func() {
+			if cap(sc.glyphs) > maxPooledGlyphs {
+				sc.glyphs = nil
 			}
+			if cap(sc.content) > maxHeldContent+contentChunk {
+				sc.content = nil
+			}
+			scratch.Put(&pageScratch{glyphs: sc.glyphs[:0], content: sc.content[:0]})
 		}()
 	}
+	if !legacy {
+		var done bool
+		lines, unmapped, err, done = walkPage(ctx, p, fonts, &sc, false)
+		if done {
+			return lines, unmapped, err, false
+		}
+	}
+	lines, unmapped, err, _ = walkPage(ctx, p, fonts, &sc, true)
+	return lines, unmapped, err, !legacy
+}
+
+// pageScratch is the memory reading a page needs, reused from page to
+// page: the glyphs and the inflated content of the fast path.
+type pageScratch struct {
+	glyphs  []glyph
+	content []byte
+}
+
+// walkPage reads one page's content into glyphs and lays them out, with
+// sc's buffers (emptied; the grown ones are left there). Reading on the
+// fast path (legacy false), it reports done false when that path gave up,
+// or on any panic: the legacy path then reads the page again and meets the
+// same panic, if it is the file's.
+func walkPage(ctx context.Context, p pdf.Page, fonts *fontCache, sc *pageScratch, legacy bool) (lines []string, unmapped int, err error, done bool) {
+	w := &pageWalker{ctx: ctx, fonts: fonts, budget: maxPageContent, glyphs: sc.glyphs[:0], buf: sc.content[:0], legacy: legacy}
 	defer func() {
+		sc.glyphs, sc.content = w.glyphs, w.buf
 		if r := recover(); r != nil {
+			if !legacy {
+				lines, unmapped, err, done = nil, 0, nil, false
+				return
+			}
 			err = fmt.Errorf("%v", r)
-			lines, unmapped = pageText(w.glyphs), w.unmapped
+			lines, unmapped, done = pageText(w.glyphs), w.unmapped, true
 		}
 	}()
 	contents := p.V.Key("Contents")
 	if contents.IsNull() {
-		return nil, 0, nil
+		return nil, 0, nil, true
 	}
-	w.walk(contents, p.Resources(), gstate{ctm: identity, th: 1}, 0)
+	w.walk(contents, p.Resources(), gstate{ctm: identity, th: 1}, 0, "")
 	if w.full {
 		err = fmt.Errorf("more than %d characters on the page; the rest is skipped", maxGlyphsPerPage)
 	}
 	if w.refused != nil {
 		err = w.refused
 	}
-	return pageText(w.glyphs), w.unmapped, err
+	return pageText(w.glyphs), w.unmapped, err, true
 }
 
 // openPDF opens data with the library, repairing on a copy what is cheap

@@ -1,0 +1,219 @@
+package extract
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bantin/bantin/internal/testenv"
+)
+
+// fastAndLegacy extracts data on the fast content path and on the legacy
+// one (pdf.Interpret) and returns both results as docJSON, with the number
+// of pages the fast path gave back.
+func fastAndLegacy(t *testing.T, data []byte) (fast, legacy string, slow int) {
+	t.Helper()
+	ctx := context.Background()
+	doc, err := PDFWith(ctx, data, Options{PageConcurrency: 1})
+	if doc != nil {
+		slow = doc.slowPages
+	}
+	fast = docJSON(t, doc, err)
+	doc, err = PDFWith(ctx, data, Options{PageConcurrency: 1, legacyContent: true})
+	legacy = docJSON(t, doc, err)
+	return fast, legacy, slow
+}
+
+// TestFastContentMatchesLegacyCorpus extracts every corpus PDF with the
+// fast content path and with pdf.Interpret: the results (text, pages,
+// warnings, page info, errors) must be byte-identical, and the fast path
+// must read the pages of every text PDF itself.
+func TestFastContentMatchesLegacyCorpus(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join(testenv.Corpus(t), "pdf", "*.pdf"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no PDFs in the corpus (%v)", err)
+	}
+	totalSlow, totalPages := 0, 0
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fast, legacy, slow := fastAndLegacy(t, data)
+			if fast != legacy {
+				t.Errorf("fast content path differs from pdf.Interpret\n fast: %.800s\nlegacy: %.800s", fast, legacy)
+			}
+			doc, _ := PDF(context.Background(), data)
+			if doc != nil {
+				totalPages += doc.Pages
+			}
+			totalSlow += slow
+			if slow > 0 {
+				t.Logf("%d page(s) read by pdf.Interpret", slow)
+				if strings.HasPrefix(filepath.Base(p), "vi-") {
+					t.Errorf("%d page(s) of a Vietnamese text PDF left the fast path", slow)
+				}
+			}
+		})
+	}
+	t.Logf("%d of %d pages read by pdf.Interpret after the fast path gave up", totalSlow, totalPages)
+	if totalPages > 0 && totalSlow*20 > totalPages {
+		t.Errorf("%d of %d pages left the fast path (more than 5%%)", totalSlow, totalPages)
+	}
+}
+
+// contentPDF writes a one-page PDF with Helvetica as /F1, the page's
+// content given as one stream or several (an array), optionally
+// compressed, and a Form XObject /X1 with content form.
+func contentPDF(form string, compress bool, contents ...string) []byte {
+	stream := func(s string) string {
+		if !compress {
+			return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(s), s)
+		}
+		var b bytes.Buffer
+		zw := zlib.NewWriter(&b)
+		_, _ = zw.Write([]byte(s))
+		_ = zw.Close()
+		return fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", b.Len(), b.String())
+	}
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"", // the page
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+		"<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Matrix [1 0 0 1 0 -100] " + stream(form)[2:],
+	}
+	var refs []string
+	for _, c := range contents {
+		refs = append(refs, fmt.Sprintf("%d 0 R", len(objs)+1))
+		objs = append(objs, stream(c))
+	}
+	cref := refs[0]
+	if len(refs) > 1 {
+		cref = "[" + strings.Join(refs, " ") + "]"
+	}
+	objs[2] = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents " + cref +
+		" /Resources << /Font << /F1 4 0 R >> /XObject << /X1 5 0 R >> >> >>"
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	start := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, start)
+	return b.Bytes()
+}
+
+// TestContentLexerMatchesInterpret runs content streams with the corners
+// of the library's syntax through both paths: the results must be
+// byte-identical, and the fast path must read the page itself (slow
+// false) or give it back to pdf.Interpret (slow true) as the case says.
+func TestContentLexerMatchesInterpret(t *testing.T) {
+	const line = "BT /F1 12 Tf 72 700 Td (Bao cao tinh hinh kinh te xa hoi thang sau) Tj ET\n"
+	const form = "BT /F1 10 Tf 72 400 Td (Noi dung trong bieu mau) Tj ET"
+	tests := []struct {
+		name     string
+		contents []string
+		form     string
+		slow     bool
+	}{
+		{name: "plain", contents: []string{line}},
+		{name: "TJ with kerning, T*, ' and \"", contents: []string{"BT /F1 12 Tf 14 TL 72 700 Td [(Tong)-250(san)-250.5(pham)] TJ T* (dong hai) Tj (dong ba) ' 2 1 (dong bon) \" ET"}},
+		{name: "escapes and octal", contents: []string{"BT /F1 12 Tf 72 700 Td (a\\(b\\)c\\\\d\\n\\r\\t\\b\\f\\101\\1010\\7x\\\ny (nested (parens)) z) Tj ET"}},
+		{name: "line continuation CR LF", contents: []string{"BT /F1 12 Tf 72 700 Td (Bao \\\r\ncao \\\rtinh) Tj ET"}},
+		{name: "hex strings", contents: []string{"BT /F1 12 Tf 72 700 Td <42 61 6f 20 43 41 4F> Tj <4 2 6 1 > Tj <> Tj ET"}},
+		{name: "names with #", contents: []string{"BT /F#31 12 Tf 72 700 Td (ten co dau thang) Tj /A#20B /C#2fD pop2 ET"}},
+		{name: "numbers", contents: []string{"BT /F1 +12 Tf 72. 700.0 Td -.5 Tc +.5 Tw 100 Tz (so thu nhat) Tj -0 0.0 Td 1e5 (so hai) Tj ET"}},
+		{name: "comments", contents: []string{"% a comment\nBT /F1 12 Tf %inline\r72 700 Td (khong % phai) Tj ET %end"}},
+		{name: "operands out of place", contents: []string{"BT ] >> null true false /F1 12 Tf { 72 } 700 Td 1 2 3 Td (mot) Tj ET"}},
+		{name: "inline dict and nested arrays", contents: []string{"BT /F1 12 Tf 72 700 Td << /A [1 [2 3] << /B (x) >>] /C 5 /D <4142> >> (sau tu dien) Tj [(a) [(b)] 5 /N true null] TJ ET"}},
+		{name: "unterminated string at the end", contents: []string{line + "BT /F1 12 Tf 72 600 Td (chua dong"}},
+		{name: "unterminated array at the end", contents: []string{line + "[(a) (b)"}},
+		{name: "unterminated dict at the end", contents: []string{line + "<< /A 1 /B"}},
+		{name: "operator at the very end", contents: []string{"BT /F1 12 Tf 72 700 Td (cuoi cung) Tj"}},
+		{name: "escape at the very end", contents: []string{"BT /F1 12 Tf 72 700 Td (a\\"}},
+		{name: "octal at the very end", contents: []string{"BT /F1 12 Tf 72 700 Td (a\\10"}},
+		{name: "stream array splits a token", contents: []string{"BT /F1 12 Tf 72 700 Td (Bao cao) T", "j 0 -14 Td (tiep theo) Tj E", "T"}},
+		{name: "stream array, empty stream", contents: []string{line, "", "BT /F1 12 Tf 72 500 Td (trang sau) Tj ET"}},
+		{name: "form drawn twice", contents: []string{line + "q 1 0 0 1 0 -50 cm /X1 Do Q /X1 Do"}, form: form},
+		{name: "form with a lexer error", contents: []string{line + "/X1 Do"}, form: "BT /F1 10 Tf 72 400 Td (a) Tj ) ET", slow: true},
+		{name: "unexpected )", contents: []string{line + ") (sau loi) Tj"}, slow: true},
+		{name: "unexpected > ", contents: []string{line + "> (sau loi) Tj"}, slow: true},
+		{name: "bad escape", contents: []string{line + "(a\\q) Tj"}, slow: true},
+		{name: "octal over 255", contents: []string{line + "(a\\777) Tj"}, slow: true},
+		{name: "odd hex string", contents: []string{line + "<414> Tj"}, slow: true},
+		{name: "bad name", contents: []string{line + "/A#G1 Tf"}, slow: true},
+		{name: "integer overflow", contents: []string{line + "99999999999999999999 Tc"}, slow: true},
+		{name: "lone dot", contents: []string{line + ". Tc"}, slow: true},
+		{name: "keyword in an array", contents: []string{line + "[(a) Tj] TJ BT /F1 12 Tf 72 600 Td (sau) Tj ET"}, slow: true},
+		{name: "dict key not a name", contents: []string{line + "<< 1 2 >> BT /F1 12 Tf 72 600 Td (sau) Tj ET"}, slow: true},
+		{name: "dict value >>, then a string key", contents: []string{line + "<< /C >> /D >> (x) Tj"}, slow: true},
+		{name: "PostScript dict operators", contents: []string{line + "1 dict begin /x 1 def end"}, slow: true},
+		{name: "pop", contents: []string{"BT /F1 12 Tf 72 700 Td (a) (b) pop Tj ET"}, slow: true},
+	}
+	for _, tt := range tests {
+		for _, compress := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/compressed=%v", tt.name, compress), func(t *testing.T) {
+				f := tt.form
+				if f == "" {
+					f = form
+				}
+				fast, legacy, slow := fastAndLegacy(t, contentPDF(f, compress, tt.contents...))
+				if fast != legacy {
+					t.Errorf("fast content path differs from pdf.Interpret\n  fast: %s\nlegacy: %s", fast, legacy)
+				}
+				if got := slow > 0; got != tt.slow {
+					t.Errorf("page read by pdf.Interpret: %v, want %v", got, tt.slow)
+				}
+			})
+		}
+	}
+}
+
+// TestFastContentKeepsTheCaps checks that the fast path refuses a page over
+// the content caps with the same result as checkContent, a form drawn
+// many times counting each time against the page's budget.
+func TestFastContentKeepsTheCaps(t *testing.T) {
+	big := strings.Repeat("0 0 m ", maxOperands/2) // 200 KB of operators: no operand run
+	many := strings.Repeat("1 ", maxOperands+10) + "Tc"
+	var draws strings.Builder
+	for range maxPageContent/(len(big)+1) + 2 {
+		draws.WriteString("/X1 Do ")
+	}
+	tests := []struct {
+		name     string
+		form     string
+		contents []string
+		refused  bool
+	}{
+		{name: "operand run", form: "", contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET " + many}, refused: true},
+		{name: "form over the budget when drawn often", form: big, contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET " + draws.String()}, refused: true},
+		{name: "form drawn a few times", form: big, contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET /X1 Do /X1 Do /X1 Do"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fast, legacy, slow := fastAndLegacy(t, contentPDF(tt.form, true, tt.contents...))
+			if fast != legacy {
+				t.Errorf("fast content path differs from pdf.Interpret\n  fast: %.1000s\nlegacy: %.1000s", fast, legacy)
+			}
+			if slow > 0 {
+				t.Errorf("%d page(s) left the fast path", slow)
+			}
+			if got := strings.Contains(fast, "likely PDF bomb"); got != tt.refused {
+				t.Errorf("page refused as a bomb: %v, want %v\n%.600s", got, tt.refused, fast)
+			}
+		})
+	}
+}
