@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,10 @@ type Config struct {
 	// OutputCacheBytes bounds the rendered feeds and pages kept for
 	// conditional GET. See IndexOptions.OutputCacheBytes.
 	OutputCacheBytes int64
+	// RetentionCheck is how often the index drops the digests DIGESTS no
+	// longer holds (an operator's MaxAge, MaxMsgs or MaxBytes on the
+	// stream bounds the index too); DefaultRetentionCheck when zero.
+	RetentionCheck time.Duration
 	// Review holds digests as drafts until an editor approves them.
 	Review bool
 	// EditorToken is the secret editors sign in with; review mode needs
@@ -221,7 +226,13 @@ func (s *Service) Run(ctx context.Context) error {
 	defer stopDead()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	retention := s.cfg.RetentionCheck
+	if retention <= 0 {
+		retention = DefaultRetentionCheck
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); errc <- s.followRetention(ctx, retention) }()
 	if s.cfg.Review {
 		wg.Add(1)
 		go func() { defer wg.Done(); errc <- s.watchReviews(ctx) }()
