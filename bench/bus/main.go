@@ -234,7 +234,13 @@ func opCosts(ctx context.Context, b *bus.Bus, reports []*model.Report) error {
 	}
 	third := n / 3 / 4 * 4
 	return errors.Join(
-		op("PublishReport (JSON + publish with Msg-Id, ingest)", n, 1, func(i int) error { _, err := b.PublishReport(ctx, reports[i]); return err }),
+		op("OffloadText + PublishReport (JSON + publish with Msg-Id, ingest)", n, 1, func(i int) error {
+			if err := b.OffloadText(ctx, reports[i]); err != nil {
+				return err
+			}
+			_, err := b.PublishReport(ctx, reports[i])
+			return err
+		}),
 		op("pull 1 report per request + ack (before)", third, 1, pullAck(1)),
 		op("pull 2 reports per request + ack (after, Concurrency 2)", third/2, 2, pullAck(2)),
 		op("pull 4 reports per request + ack", third/4, 4, pullAck(4)),
