@@ -73,13 +73,14 @@ func main() {
 	read := flag.Duration("read", 500*time.Millisecond, "a reader fetches the feed, searches for an older report and opens the digest found this often; 0 for none")
 	withPublish := flag.Bool("publish", true, "run the publish role too; -publish=false measures ingest and summarize alone")
 	embedded := flag.Bool("embedded", false, "run nats-server inside this process (as `bantin all` does) instead of in a child process (as production does); the RSS is then both together")
+	keepDigests := flag.Int("keep-digests", 0, "limit DIGESTS to this many messages (MaxMsgs), as an operator would, and let publish drop the rest from its index; 0 keeps every digest")
 	memprof := flag.String("memprofile", "", "write a heap profile at the end to this file, and one at the first quartile to this file + \".q1\" (compare with go tool pprof -diff_base); the nats-server child's go to this file + \".nats\" and \".nats.q1\"")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./bench/soak [flags]\n\nSustained, closed-loop load through ingest+summarize+publish in this process against a nats-server in a child process (this binary again); prints each process's RSS, this one's heap and goroutines every -every reports, the max/first-quartile RSS ratio and the RSS slope over the second half, and what the streams hold at the end.\nLinux only (reads /proc/PID/status).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(options{n: *n, every: *every, uploaders: *uploaders, conc: *conc, backlog: *backlog, read: *read, publish: *withPublish, embedded: *embedded, memprof: *memprof}); err != nil {
+	if err := run(options{n: *n, every: *every, uploaders: *uploaders, conc: *conc, backlog: *backlog, read: *read, publish: *withPublish, embedded: *embedded, keepDigests: *keepDigests, memprof: *memprof}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/soak:", err)
 		os.Exit(1)
 	}
@@ -88,6 +89,7 @@ func main() {
 // options are the command's flags.
 type options struct {
 	n, every, uploaders, conc, backlog int
+	keepDigests                        int
 	read                               time.Duration
 	publish, embedded                  bool
 	memprof                            string
@@ -166,6 +168,11 @@ func run(o options) error {
 	for _, b := range []*bus.Bus{bIng, bSum, bPub} {
 		defer b.Close()
 	}
+	if o.keepDigests > 0 {
+		if err := limitDigests(ctx, bIng, o.keepDigests); err != nil {
+			return err
+		}
+	}
 	ing, err := ingest.New(ingest.Config{}, ingest.Deps{Bus: bIng, Log: log, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		return err
@@ -175,7 +182,7 @@ func run(o options) error {
 		return err
 	}
 	pubMetrics := prometheus.NewRegistry()
-	pub, err := publish.New(publish.Config{BaseURL: "http://soak.invalid"}, publish.Deps{Bus: bPub, Log: log, Registry: pubMetrics})
+	pub, err := publish.New(publish.Config{BaseURL: "http://soak.invalid", RetentionCheck: time.Second}, publish.Deps{Bus: bPub, Log: log, Registry: pubMetrics})
 	if err != nil {
 		return err
 	}
@@ -216,7 +223,20 @@ func run(o options) error {
 		}
 		return int(i.State.Msgs)
 	}
-	digests := func() int { return msgs(model.StreamDigests) }
+	// digests counts the digests out: the last sequence of DIGESTS, which
+	// outlives messages a -keep-digests limit removed (the soak makes one
+	// digest per report and no corrections).
+	digests := func() int {
+		s, err := bIng.JS.Stream(ctx, model.StreamDigests)
+		if err != nil {
+			return -1
+		}
+		i, err := s.Info(ctx)
+		if err != nil {
+			return -1
+		}
+		return int(i.State.LastSeq)
+	}
 	// waiting is the REPORTS backlog, polled for the uploaders.
 	var waiting atomic.Int64
 	pollCtx, stopPoll := context.WithCancel(ctx)
@@ -362,6 +382,9 @@ func run(o options) error {
 	if o.backlog == 0 {
 		loop = "open loop"
 	}
+	if o.keepDigests > 0 {
+		loop += fmt.Sprintf("; DIGESTS limited to %d messages", o.keepDigests)
+	}
 	fmt.Printf("bench/soak: %d reports through "+stack+", %d uploaders, %s; %s; %s\n\n", n, conc, uploaders, loop, benchutil.Machine(), runtime.Version())
 	where := "nats-server in a child process (pid " + natsPID + ")"
 	if natsPID == "" {
@@ -493,4 +516,19 @@ Huyện tổ chức %d lớp đào tạo nghề cho lao động nông thôn, gi�
 Giao Phòng Tài chính - Kế hoạch chủ trì rà soát các dự án chậm tiến độ, báo cáo trước ngày %d tháng %d.
 Năm tới, huyện phấn đấu thu hút thêm %d doanh nghiệp thành lập mới và giảm tỷ lệ hộ nghèo xuống dưới %d%%.
 `, i+1, run, i%97+1, 5+i%4, i%10, 100+i, 90+i%20, 3+i%17, 2+i%9, 10+i%30, 200+i, 1+i%28, 1+i%12, 50+i, 2+i%5)
+}
+
+// limitDigests sets DIGESTS' MaxMsgs to keep, as an operator would with
+// `nats stream edit`.
+func limitDigests(ctx context.Context, b *bus.Bus, keep int) error {
+	st, err := b.JS.Stream(ctx, model.StreamDigests)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", model.StreamDigests, err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxMsgs = int64(keep)
+	if _, err := b.JS.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("limiting %s to %d messages: %w", model.StreamDigests, keep, err)
+	}
+	return nil
 }
