@@ -571,6 +571,13 @@ func (l *contentLexer) keyword() token {
 	switch {
 	case string(b) == "true" || string(b) == "false":
 		return token{op: operand{kind: kindBool}}
+	case !isInteger(b) && !isReal(b):
+		return token{typ: tokKeyword, kw: keywordString(b)}
+	}
+	if x, ok := shortDecimal(b); ok {
+		return token{op: operand{kind: kindNumber, num: x}}
+	}
+	switch {
 	case isInteger(b):
 		x, err := strconv.ParseInt(string(b), 10, 64)
 		if err != nil {
@@ -584,7 +591,7 @@ func (l *contentLexer) keyword() token {
 		}
 		return token{op: operand{kind: kindNumber, num: x}}
 	}
-	return token{typ: tokKeyword, kw: keywordString(b)}
+	panic(errSlowPath{"unreachable"})
 }
 
 // keywordString returns b as a string, without allocating for the
@@ -665,6 +672,44 @@ func keywordString(b []byte) string {
 		return "scn"
 	}
 	return string(b)
+}
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortDecimal parses an integer or real keyword of at most 15 digits,
+// the numbers of real content streams, without strconv: the digits make
+// an integer m below 2^53 and k of them follow the dot, so m and 10^k are
+// exact in float64 and m/10^k, rounded once, is the correctly rounded
+// value strconv.ParseFloat returns (and float64 of strconv.ParseInt's
+// result, for integers). ok is false for anything longer.
+func shortDecimal(b []byte) (x float64, ok bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for _, c := range b {
+		if c == '.' {
+			dot = true
+			continue
+		}
+		m = m*10 + uint64(c-'0')
+		digits++
+		if dot {
+			frac++
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	x = float64(m) / pow10[frac]
+	if neg && (dot || m != 0) { // "-0" is the integer 0; "-0.0" the real -0
+		x = -x
+	}
+	return x, true
 }
 
 // isInteger and isReal are the library's tests of a keyword's syntax.

@@ -5,8 +5,11 @@ import (
 	"compress/zlib"
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -215,5 +218,58 @@ func TestFastContentKeepsTheCaps(t *testing.T) {
 				t.Errorf("page refused as a bomb: %v, want %v\n%.600s", got, tt.refused, fast)
 			}
 		})
+	}
+}
+
+// TestShortDecimalMatchesStrconv checks the fast number parser against
+// the library's way, strconv, bit for bit (the sign of zero included), on
+// edge cases and on random numbers of up to 15 digits.
+func TestShortDecimalMatchesStrconv(t *testing.T) {
+	slow := func(s string) float64 {
+		if isInteger([]byte(s)) {
+			x, _ := strconv.ParseInt(s, 10, 64)
+			return float64(x)
+		}
+		x, _ := strconv.ParseFloat(s, 64)
+		return x
+	}
+	cases := []string{"0", "-0", "+0", "0.0", "-0.0", "-.0", "5.", ".5", "-.5", "+.5", "007", "-007.250",
+		"123456789012345", "-123456789012345", "12345678.9012345", ".000000000000001", "0.1", "0.3", "2.675",
+		"999999999999999", "4503599627370497", "1234567890123456"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		digits := make([]byte, 1+rng.IntN(15))
+		for i := range digits {
+			digits[i] = byte('0' + rng.IntN(10))
+		}
+		s := string(digits)
+		if k := rng.IntN(len(digits) + 2); k <= len(digits) {
+			s = s[:k] + "." + s[k:]
+		}
+		switch rng.IntN(3) {
+		case 1:
+			s = "-" + s
+		case 2:
+			s = "+" + s
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		got, ok := shortDecimal([]byte(s))
+		digits := len(strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, s))
+		if want := digits >= 1 && digits <= 15; ok != want {
+			t.Errorf("shortDecimal(%q) ok = %v, want %v", s, ok, want)
+		}
+		if !ok {
+			continue
+		}
+		if want := slow(s); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("shortDecimal(%q) = %v (%x), strconv %v (%x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
 	}
 }

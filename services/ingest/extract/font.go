@@ -196,9 +196,9 @@ func glyphNameText(name string) (string, bool) {
 	return b.String(), true
 }
 
-// codes splits a shown string into character codes.
-func (f *pdfFont) codes(s string) []code {
-	out := make([]code, 0, len(s))
+// appendCodes splits a shown string into character codes, appended to
+// out.
+func (f *pdfFont) appendCodes(out []code, s string) []code {
 	if !f.composite {
 		for i := 0; i < len(s); i++ {
 			out = append(out, code{raw: s[i : i+1], value: uint32(s[i])})

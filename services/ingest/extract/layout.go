@@ -109,6 +109,7 @@ type pageWalker struct {
 	buf      []byte
 	formData map[string][]byte
 	stk      []operand // the operand stack of the fast path, reused
+	codes    []code    // the codes of the string being shown, reused
 	arena    []operand // array elements of the current operands
 }
 
@@ -307,7 +308,8 @@ func (w *pageWalker) show(g gstate, tm matrix, s string) matrix {
 	}
 	dir := quarterTurns(m[0], m[1])
 	tx := 0.0
-	for _, c := range f.codes(s) {
+	w.codes = f.appendCodes(w.codes[:0], s)
+	for _, c := range w.codes {
 		wd := f.width(c)
 		x0, y0 := m.apply(tx, g.rise)
 		x1, y1 := m.apply(tx+wd*g.tfs*th, g.rise)
