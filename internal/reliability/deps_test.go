@@ -182,7 +182,10 @@ func TestLLMOutage(t *testing.T) {
 	outage := 8 * time.Second
 	n := 40
 	if testing.Short() {
-		outage, n = 4*time.Second, 20
+		// Fewer reports, the same outage: 4 s was shorter than two
+		// deliveries of 3 LLM attempts each, so -short never saw a
+		// max_deliveries dead letter.
+		n = 20
 	}
 	for _, tt := range []struct {
 		name       string
