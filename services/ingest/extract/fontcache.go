@@ -64,6 +64,7 @@ type fontCache struct {
 
 	mu        sync.Mutex
 	byObject  map[string]*pdfFont
+	byName    map[string]*pdfFont // by font resource dictionary and name (named)
 	byContent map[[sha256.Size]byte]*pdfFont
 	size      int64 // estimated bytes of the fonts held
 	maxBytes  int64
@@ -76,9 +77,36 @@ func newFontCache(src io.ReaderAt) *fontCache {
 	return &fontCache{
 		src:       src,
 		byObject:  map[string]*pdfFont{},
+		byName:    map[string]*pdfFont{},
 		byContent: map[[sha256.Size]byte]*pdfFont{},
 		maxBytes:  maxCachedFontBytes,
 	}
+}
+
+// named returns the font called name in the font resource dictionary
+// fonts (a page's or a form's /Font), as get(fonts.Key(name)) does. Pages
+// that share their resources, or have equal ones, find it by the
+// dictionary's printed form (which names each font's object, "/F1 5 0 R")
+// without resolving and printing the font dictionary again.
+func (c *fontCache) named(fonts pdf.Value, name string) *pdfFont {
+	if fonts.Kind() != pdf.Dict {
+		return c.get(fonts.Key(name))
+	}
+	id := fonts.String() + "\x00" + name
+	c.mu.Lock()
+	f, ok := c.byName[id]
+	c.mu.Unlock()
+	if ok {
+		return f
+	}
+	f = c.get(fonts.Key(name))
+	c.mu.Lock()
+	if len(c.byName) >= maxCachedFonts {
+		clear(c.byName)
+	}
+	c.byName[id] = f
+	c.mu.Unlock()
+	return f
 }
 
 // get returns the font for a font dictionary, parsing it only when no

@@ -210,7 +210,7 @@ func (st *walkState) exec(op opcode, args []operand) {
 		name := args[0].name()
 		f, ok := st.local[name]
 		if !ok {
-			f = st.w.fonts.get(st.resources.Key("Font").Key(name))
+			f = st.w.fonts.named(st.resources.Key("Font"), name)
 			if st.local == nil {
 				st.local = map[string]*pdfFont{}
 			}
