@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/bantin/bantin/internal/testenv"
 )
@@ -270,6 +271,47 @@ func TestShortDecimalMatchesStrconv(t *testing.T) {
 		}
 		if want := slow(s); math.Float64bits(got) != math.Float64bits(want) {
 			t.Errorf("shortDecimal(%q) = %v (%x), strconv %v (%x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+	}
+}
+
+// TestScriptsMatchesRuneSlice checks scripts, which walks the word as a
+// string, against the []rune form it replaced, on words that mix scripts,
+// digits, symbols and invalid UTF-8.
+func TestScriptsMatchesRuneSlice(t *testing.T) {
+	ref := func(w string) (latin, cyrillic, garbled bool) {
+		w = strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		rs := []rune(w)
+		prevLetter := false
+		for i, r := range rs {
+			switch {
+			case unicode.Is(unicode.Latin, r):
+				latin = true
+			case unicode.Is(unicode.Cyrillic, r):
+				cyrillic = true
+			case (unicode.IsDigit(r) || strings.ContainsRune("~€\\|{}<>", r)) && prevLetter && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+				garbled = true
+			}
+			prevLetter = unicode.IsLetter(r)
+		}
+		return latin, cyrillic, garbled || latin && cyrillic
+	}
+	words := []string{"", "a", "h9i", "E>i~u", "Việt", "nghị", "Москва", "Hà-Nội", "x€y", "a9", "9a", "a|b", "a\xffb", "a9\xff",
+		"ạ9ộ", "ПpивeT", "(2020)", "đ~ó", "a1б", "「a」", "a<b>c", "a9\u0301b"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []rune("aZệĐбЖ9~€|<\xff\u0301 .-")
+	for range 5000 {
+		rs := make([]rune, 1+rng.IntN(6))
+		for i := range rs {
+			rs[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		words = append(words, string(rs))
+	}
+	for _, w := range words {
+		l1, c1, g1 := scripts(w)
+		l2, c2, g2 := ref(w)
+		if l1 != l2 || c1 != c2 || g1 != g2 {
+			t.Errorf("scripts(%q) = %v %v %v, want %v %v %v", w, l1, c1, g1, l2, c2, g2)
 		}
 	}
 }

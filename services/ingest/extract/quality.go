@@ -3,6 +3,7 @@ package extract
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/bantin/bantin/internal/model"
 )
@@ -59,18 +60,30 @@ func garbledPages(paras []model.Paragraph) []int {
 // between letters.
 func scripts(w string) (latin, cyrillic, garbled bool) {
 	w = strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	rs := []rune(w)
 	prevLetter := false
-	for i, r := range rs {
+	for i, r := range w {
 		switch {
+		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'):
+			latin = true // unicode.Is(unicode.Latin, r), without the table
 		case unicode.Is(unicode.Latin, r):
 			latin = true
 		case unicode.Is(unicode.Cyrillic, r):
 			cyrillic = true
-		case (unicode.IsDigit(r) || strings.ContainsRune("~€\\|{}<>", r)) && prevLetter && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+		case (unicode.IsDigit(r) || strings.ContainsRune("~€\\|{}<>", r)) && prevLetter && nextIsLetter(w, i):
 			garbled = true
 		}
 		prevLetter = unicode.IsLetter(r)
 	}
 	return latin, cyrillic, garbled || latin && cyrillic
+}
+
+// nextIsLetter reports whether the rune after the one at byte i of w is a
+// letter (an invalid byte reads as U+FFFD, as in []rune(w)).
+func nextIsLetter(w string, i int) bool {
+	_, size := utf8.DecodeRuneInString(w[i:])
+	if i+size >= len(w) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(w[i+size:])
+	return unicode.IsLetter(r)
 }
