@@ -230,8 +230,15 @@ func (w *pageWalker) contentBytes(content pdf.Value, id string) ([]byte, error) 
 			streams = append(streams, content.Index(i))
 		}
 	}
+	// The operand scan starts only when the content passes maxOperands
+	// bytes (the streams' separators counted): every operand takes a byte
+	// at least, so shorter content cannot pass the cap. It then catches up
+	// on the bytes before, as checkContent fed them, and goes on chunk by
+	// chunk as checkContent does.
 	var s contentScan
 	start := len(w.buf)
+	var ends []int // where the streams read so far end in w.buf, before the scan starts
+	scanning := false
 	for _, st := range streams {
 		rc := st.Reader()
 		for {
@@ -247,7 +254,17 @@ func (w *pageWalker) contentBytes(content pdf.Value, id string) ([]byte, error) 
 				rc.Close()
 				return nil, fmt.Errorf("the page's content inflates to more than %d MiB; skipped as a %w", maxPageContent>>20, errBomb)
 			}
-			if !s.feed(p) {
+			if !scanning && len(w.buf)-start+len(ends) > maxOperands {
+				scanning = true
+				from := start
+				for _, e := range ends {
+					s.feed(w.buf[from:e])
+					s.feed([]byte{'\n'})
+					from = e
+				}
+				s.feed(w.buf[from : len(w.buf)-n])
+			}
+			if scanning && !s.feed(p) {
 				rc.Close()
 				return nil, fmt.Errorf("more than %d operands without an operator in the page's content; skipped as a %w", maxOperands, errBomb)
 			}
@@ -264,7 +281,11 @@ func (w *pageWalker) contentBytes(content pdf.Value, id string) ([]byte, error) 
 			}
 		}
 		rc.Close()
-		s.feed([]byte{'\n'})
+		if scanning {
+			s.feed([]byte{'\n'})
+		} else {
+			ends = append(ends, len(w.buf))
+		}
 	}
 	// Later content is appended to w.buf, which may move: data keeps the
 	// bytes it has.

@@ -210,6 +210,10 @@ func TestFastContentKeepsTheCaps(t *testing.T) {
 		{name: "operand run", form: "", contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET " + many}, refused: true},
 		{name: "form over the budget when drawn often", form: big, contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET " + draws.String()}, refused: true},
 		{name: "form drawn a few times", form: big, contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET /X1 Do /X1 Do /X1 Do"}},
+		// The scan starts past maxOperands bytes and catches up on the streams before.
+		{name: "operands over three streams, under the cap", contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET " + strings.Repeat("1 ", 30000), strings.Repeat("/N ", 30000), strings.Repeat("<41> ", 30000) + "Tc"}},
+		{name: "operands over four streams, over the cap", contents: []string{"BT /F1 12 Tf 72 700 Td (truoc) Tj ET " + strings.Repeat("1 ", 30000), strings.Repeat("/N ", 30000), strings.Repeat("<41> ", 30000), strings.Repeat("(a) ", 30000) + "Tc"}, refused: true},
+		{name: "short streams, operators between", contents: []string{strings.Repeat("1 Tc ", 30000), strings.Repeat("(x) Tj ", 30000), "BT /F1 12 Tf 72 700 Td (sau) Tj ET"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
