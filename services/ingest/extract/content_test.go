@@ -109,20 +109,7 @@ func contentPDF(form string, compress bool, contents ...string) []byte {
 	}
 	objs[2] = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents " + cref +
 		" /Resources << /Font << /F1 4 0 R >> /XObject << /X1 5 0 R >> >> >>"
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := make([]int, len(objs))
-	for i, o := range objs {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	start := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, start)
-	return b.Bytes()
+	return writePDF(objs, true, "")
 }
 
 // TestContentLexerMatchesInterpret runs content streams with the corners

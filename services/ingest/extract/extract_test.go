@@ -614,6 +614,13 @@ func minimalPDF(content string, xref bool) []byte {
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /Info (x) >>",
 		"<< /Title (Bao cao thu nghiem) >>",
 	}
+	return writePDF(objs, xref, " /Info 6 0 R")
+}
+
+// writePDF lays out objs as objects 1…n of a PDF 1.4 file with a correct
+// cross-reference table (none when xref is false) and a trailer whose
+// root is object 1, plus trailerExtra (such as "/Info 6 0 R").
+func writePDF(objs []string, xref bool, trailerExtra string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n")
 	offs := make([]int, len(objs))
@@ -630,7 +637,7 @@ func minimalPDF(content string, xref bool) []byte {
 	for _, o := range offs {
 		fmt.Fprintf(&b, "%010d 00000 n \n", o)
 	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, start)
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, trailerExtra, start)
 	return b.Bytes()
 }
 
