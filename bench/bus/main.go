@@ -27,7 +27,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -395,38 +394,22 @@ func rawFloor(ctx context.Context, nc *nats.Conn, payloads [][]byte, reports []*
 // goroutines and no bus. It returns reports/s.
 func summariseOnly(ctx context.Context, reports []*model.Report, conc int) (float64, error) {
 	sum := extractive.New(extractive.Config{})
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, conc)
 	start := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(reports) {
-					return
-				}
-				// The worker decodes each message into a fresh report.
-				var r model.Report
-				data, _ := json.Marshal(reports[i])
-				if err := json.Unmarshal(data, &r); err != nil {
-					errs <- err
-					return
-				}
-				d, err := sum.Summarize(ctx, &r)
-				if err != nil {
-					errs <- fmt.Errorf("summarising %s: %w", r.ID, err)
-					return
-				}
-				faithful.Check(&r, d)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err := benchutil.Parallel(len(reports), conc, func(i int) error {
+		// The worker decodes each message into a fresh report.
+		var r model.Report
+		data, _ := json.Marshal(reports[i])
+		if err := json.Unmarshal(data, &r); err != nil {
+			return err
+		}
+		d, err := sum.Summarize(ctx, &r)
+		if err != nil {
+			return fmt.Errorf("summarising %s: %w", r.ID, err)
+		}
+		faithful.Check(&r, d)
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	return float64(len(reports)) / time.Since(start).Seconds(), nil
@@ -463,38 +446,22 @@ func precompute(ctx context.Context, reports []*model.Report) (precomputed, erro
 // checkOnly runs what the worker computes per report given its digest,
 // with conc goroutines and no bus. It returns reports/s.
 func checkOnly(reports []*model.Report, digests precomputed, conc int) (float64, error) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, conc)
 	start := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(reports) {
-					return
-				}
-				// As summariseOnly: a fresh report, decoded.
-				var r model.Report
-				data, _ := json.Marshal(reports[i])
-				if err := json.Unmarshal(data, &r); err != nil {
-					errs <- err
-					return
-				}
-				d, err := digests.Summarize(context.Background(), &r)
-				if err != nil {
-					errs <- err
-					return
-				}
-				faithful.Check(&r, d)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err := benchutil.Parallel(len(reports), conc, func(i int) error {
+		// As summariseOnly: a fresh report, decoded.
+		var r model.Report
+		data, _ := json.Marshal(reports[i])
+		if err := json.Unmarshal(data, &r); err != nil {
+			return err
+		}
+		d, err := digests.Summarize(context.Background(), &r)
+		if err != nil {
+			return err
+		}
+		faithful.Check(&r, d)
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	return float64(len(reports)) / time.Since(start).Seconds(), nil

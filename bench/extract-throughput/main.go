@@ -42,8 +42,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -370,23 +368,7 @@ func pdftotext(ctx context.Context, ds []doc, conc int) error {
 }
 
 func parallel(ds []doc, conc int, f func(doc)) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(ds) {
-					return
-				}
-				f(ds[i])
-			}
-		}()
-	}
-	wg.Wait()
-	return nil
+	return benchutil.Parallel(len(ds), conc, func(i int) error { f(ds[i]); return nil })
 }
 
 // peakRSS runs cmd under GNU time (with stdin from the named file, if

@@ -163,38 +163,21 @@ func measureOverhead(pdfDir string, reps, conc, dpi int) error {
 // byHand runs pdftoppm then tesseract per page, as a shell script would,
 // conc documents at once.
 func byHand(dir, pdfDir string, conc, dpi int) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, conc)
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(scanned) {
-					return
-				}
-				s := scanned[i]
-				for p := 1; p <= s.pages; p++ {
-					base := filepath.Join(dir, fmt.Sprintf("hand-%d-%d", i, p))
-					if out, err := exec.Command("pdftoppm", "-r", strconv.Itoa(dpi), "-gray", "-png", "-f", strconv.Itoa(p), "-l", strconv.Itoa(p), "-singlefile", filepath.Join(pdfDir, s.name), base).CombinedOutput(); err != nil {
-						errs <- fmt.Errorf("pdftoppm: %w: %s", err, out)
-						return
-					}
-					cmd := exec.Command("tesseract", base+".png", base, "-l", "vie", "--psm", "3")
-					cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
-					if out, err := cmd.CombinedOutput(); err != nil {
-						errs <- fmt.Errorf("tesseract: %w: %s", err, out)
-						return
-					}
-				}
+	return benchutil.Parallel(len(scanned), conc, func(i int) error {
+		s := scanned[i]
+		for p := 1; p <= s.pages; p++ {
+			base := filepath.Join(dir, fmt.Sprintf("hand-%d-%d", i, p))
+			if out, err := exec.Command("pdftoppm", "-r", strconv.Itoa(dpi), "-gray", "-png", "-f", strconv.Itoa(p), "-l", strconv.Itoa(p), "-singlefile", filepath.Join(pdfDir, s.name), base).CombinedOutput(); err != nil {
+				return fmt.Errorf("pdftoppm: %w: %s", err, out)
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+			cmd := exec.Command("tesseract", base+".png", base, "-l", "vie", "--psm", "3")
+			cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("tesseract: %w: %s", err, out)
+			}
+		}
+		return nil
+	})
 }
 
 // viaRole puts the scanned PDFs on the OCR queue and runs the role until

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bantin/bantin/internal/model"
 )
@@ -128,4 +130,31 @@ func Paragraphs(text string) []model.Paragraph {
 		}
 	}
 	return ps
+}
+
+// Parallel calls f(0) … f(n-1) on conc goroutines, each taking the next
+// index as it finishes the last, as a worker pool would. It returns the
+// first error; the goroutine that met it stops, the others go on to the
+// end.
+func Parallel(n, conc int, f func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, conc)
+	for range max(conc, 1) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }

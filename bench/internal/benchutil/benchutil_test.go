@@ -1,7 +1,9 @@
 package benchutil
 
 import (
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -69,5 +71,38 @@ func TestNeedTools(t *testing.T) {
 	err := NeedTools(map[string]string{"sh": "dash", "bantin-no-such-tool": "bantin-pkg"})
 	if err == nil || !strings.Contains(err.Error(), "apt-get install bantin-pkg") {
 		t.Fatalf("want an error naming the Debian package, got %v", err)
+	}
+}
+
+func TestParallel(t *testing.T) {
+	for _, conc := range []int{1, 3, 8} {
+		var mu sync.Mutex
+		seen := map[int]int{}
+		err := Parallel(50, conc, func(i int) error {
+			mu.Lock()
+			seen[i]++
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("conc %d: %v", conc, err)
+		}
+		if len(seen) != 50 {
+			t.Errorf("conc %d: %d indexes called, want 50", conc, len(seen))
+		}
+		for i, n := range seen {
+			if n != 1 || i < 0 || i >= 50 {
+				t.Errorf("conc %d: index %d called %d times", conc, i, n)
+			}
+		}
+	}
+	boom := errors.New("boom")
+	if err := Parallel(10, 2, func(i int) error {
+		if i == 3 {
+			return boom
+		}
+		return nil
+	}); !errors.Is(err, boom) {
+		t.Errorf("Parallel returned %v, want the error of index 3", err)
 	}
 }
