@@ -46,6 +46,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bantin/bantin/bench/internal/benchutil"
@@ -212,30 +213,32 @@ func run(o options) error {
 		}
 	}
 
-	msgs := func(stream string) int {
+	// state reads a stream's state; nil when it cannot.
+	state := func(stream string) *jetstream.StreamState {
 		s, err := bIng.JS.Stream(ctx, stream)
 		if err != nil {
-			return -1
+			return nil
 		}
 		i, err := s.Info(ctx)
 		if err != nil {
-			return -1
+			return nil
 		}
-		return int(i.State.Msgs)
+		return &i.State
+	}
+	msgs := func(stream string) int {
+		if st := state(stream); st != nil {
+			return int(st.Msgs)
+		}
+		return -1
 	}
 	// digests counts the digests out: the last sequence of DIGESTS, which
 	// outlives messages a -keep-digests limit removed (the soak makes one
 	// digest per report and no corrections).
 	digests := func() int {
-		s, err := bIng.JS.Stream(ctx, model.StreamDigests)
-		if err != nil {
-			return -1
+		if st := state(model.StreamDigests); st != nil {
+			return int(st.LastSeq)
 		}
-		i, err := s.Info(ctx)
-		if err != nil {
-			return -1
-		}
-		return int(i.State.LastSeq)
+		return -1
 	}
 	// waiting is the REPORTS backlog, polled for the uploaders.
 	var waiting atomic.Int64
