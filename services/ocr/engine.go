@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bantin/bantin/internal/proclimit"
 )
 
 // ErrNotInstalled means the OCR tools (tesseract with its language data,
@@ -192,7 +194,7 @@ func (e *Engine) run(ctx context.Context, stdin []byte, limit bool, exe string, 
 		memory = DefaultRenderMemory
 	}
 	if limit {
-		name, argv = limitMemory(memory, exe, args)
+		name, argv = proclimit.Memory(memory, exe, args)
 	}
 	cmd := exec.CommandContext(ctx, name, argv...)
 	if stdin != nil {

@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/bantin/bantin/internal/model"
+	"github.com/bantin/bantin/internal/proclimit"
 	"github.com/bantin/bantin/internal/vnlegacy"
 )
 
@@ -184,9 +185,21 @@ const toolTimeout = 2 * time.Minute
 // maxToolOutput bounds what an external tool may print.
 const maxToolOutput = 64 << 20
 
+// toolMemory is the address-space limit (RLIMIT_AS) of pdftotext,
+// antiword and catdoc: a page of a hostile PDF can make poppler allocate
+// without bound, and the parse child's own memory watch does not see a
+// process of its own. poppler reads a 256-page report in well under
+// 100 MiB.
+const toolMemory = 1 << 30
+
 // runTool runs exe with args and data on a temporary file named by the
 // "{}" argument, returning its standard output.
 func runTool(ctx context.Context, data []byte, exe string, args ...string) ([]byte, error) {
+	return runToolLimited(ctx, toolMemory, data, exe, args...)
+}
+
+// runToolLimited is runTool under an address-space limit of memory bytes.
+func runToolLimited(ctx context.Context, memory int64, data []byte, exe string, args ...string) ([]byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, toolTimeout)
@@ -210,7 +223,8 @@ func runTool(ctx context.Context, data []byte, exe string, args ...string) ([]by
 			args[i] = f.Name()
 		}
 	}
-	cmd := exec.CommandContext(ctx, exe, args...)
+	name, argv := proclimit.Memory(memory, exe, args)
+	cmd := exec.CommandContext(ctx, name, argv...)
 	var out limitedBuffer
 	out.limit = maxToolOutput
 	var stderr limitedBuffer // poppler writes a line per bad operand: hundreds of MiB for a PDF bomb
