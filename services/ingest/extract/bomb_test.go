@@ -129,6 +129,9 @@ func TestPDFBomb(t *testing.T) {
 				if w := doc.Warnings[0]; !strings.HasPrefix(w, "page 1: ") || !strings.Contains(w, tt.warning) || !strings.Contains(w, "PDF bomb") {
 					t.Errorf("warning = %q, want page 1, %q and \"PDF bomb\" in it", w, tt.warning)
 				}
+				if msg := err.Error(); strings.Contains(msg, "OCR of the rendered pages may still work") || !strings.Contains(msg, "none is sent to OCR") {
+					t.Errorf("error %q: want it to say the bomb page is not sent to OCR", msg)
+				}
 			}
 			total1, live := allocated()
 			t.Logf("figures: %s: %d-byte file, %d MiB inflated per page, %v, allocated %.1f MiB, live heap after %.1f MiB", tt.name, len(bomb), tt.size>>20, elapsed.Round(time.Millisecond), float64(total1-total0)/(1<<20), float64(live)/(1<<20))

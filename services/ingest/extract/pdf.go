@@ -275,7 +275,20 @@ func (doc *Document) verdict() error {
 		if doc.encrypted {
 			why = "the file is encrypted and could not be decrypted; "
 		}
-		return fmt.Errorf("extracting pdf: %w: all %s failed (%s%v); OCR of the rendered pages may still work", ErrNoText, plural(pages, "page"), why, firstErr)
+		skipped := 0
+		for _, pi := range doc.PageInfo {
+			if pi.Skipped != "" {
+				skipped++
+			}
+		}
+		next := "OCR of the rendered pages may still work"
+		switch {
+		case skipped == pages:
+			next = "every page is over the content caps (a PDF bomb?), so none is sent to OCR"
+		case skipped > 0:
+			next = fmt.Sprintf("OCR of the %s not skipped as PDF bombs may still work", plural(pages-skipped, "page"))
+		}
+		return fmt.Errorf("extracting pdf: %w: all %s failed (%s%v); %s", ErrNoText, plural(pages, "page"), why, firstErr, next)
 	case letters < minLetters && unmapped > letters:
 		return fmt.Errorf("extracting pdf: %w: the text layer cannot be decoded (%d characters in fonts without a Unicode mapping); OCR is needed", ErrNoText, unmapped)
 	case chars == 0:
