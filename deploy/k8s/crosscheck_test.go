@@ -27,6 +27,7 @@ import (
 	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/cli"
 	"github.com/bantin/bantin/internal/httpx"
+	"github.com/bantin/bantin/services/ingest/extract"
 )
 
 // consumerRoles are the commands that hold JetStream messages: their pods'
@@ -247,10 +248,44 @@ func checkPod(f *findings, b *bundle, owner string, spec *corev1.PodSpec, served
 			f.bad("%s: terminationGracePeriodSeconds %s must exceed AckWait %s and the %s drain, or a killed pod's messages wait out AckWait", owner, grace, ackWait, drainGrace)
 		}
 	}
+	checkParseMemory(f, owner, c, fs)
 	if !long {
 		return
 	}
 	checkProbes(f, owner, c, fs, served)
+}
+
+// workerMemory is what an ingest worker holds beside its extraction
+// children: uploads in flight, the HTTP server, NATS client buffers.
+const workerMemory = 256 << 20
+
+// checkParseMemory checks that a container's memory limit holds its
+// extraction children at their own limit: --parse-workers × (
+// --max-parse-memory + extract.ChildRSSSlack) + workerMemory. Otherwise
+// the kernel's OOM killer, not the pool, picks what dies, and it may be
+// the worker with every upload in flight.
+func checkParseMemory(f *findings, owner string, c *corev1.Container, fs *flag.FlagSet) {
+	iso := fs.Lookup("isolate-parsing")
+	if iso == nil || iso.Value.String() != "true" {
+		return
+	}
+	limit, ok := c.Resources.Limits[corev1.ResourceMemory]
+	if !ok {
+		return
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["parse-workers"] || !set["max-parse-memory"] {
+		f.bad("%s: a memory limit of %s with --parse-workers or --max-parse-memory left at its default (the node's CPU count; 2 GiB a child): set BANTIN_PARSE_WORKERS and BANTIN_MAX_PARSE_MEMORY so the children fit", owner, limit.String())
+		return
+	}
+	workers := fs.Lookup("parse-workers").Value.(flag.Getter).Get().(int)
+	perChild := fs.Lookup("max-parse-memory").Value.(flag.Getter).Get().(int64)
+	need := int64(workers)*(perChild+extract.ChildRSSSlack) + workerMemory
+	if need > limit.Value() {
+		f.bad("%s: memory limit %s is below %d extraction children × (%d MiB + %d MiB) + %d MiB for the worker = %d MiB: lower BANTIN_PARSE_WORKERS or BANTIN_MAX_PARSE_MEMORY, or raise the limit",
+			owner, limit.String(), workers, perChild>>20, extract.ChildRSSSlack>>20, workerMemory>>20, need>>20)
+	}
 }
 
 func checkProbes(f *findings, owner string, c *corev1.Container, fs *flag.FlagSet, served map[string]bool) {

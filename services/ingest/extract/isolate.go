@@ -38,7 +38,7 @@ type Isolated struct {
 	// MaxMemory limits the child's memory in bytes; 0 means no limit. The
 	// child's garbage collector aims below it (debug.SetMemoryLimit) and
 	// the child exits when the Go runtime's memory passes it; a Pool also
-	// kills a child whose resident set passes it by more than rssSlack.
+	// kills a child whose resident set passes it by more than ChildRSSSlack.
 	// (An address-space limit, RLIMIT_AS, is not used: the Go runtime
 	// reserves gigabytes of address space it never touches.)
 	MaxMemory int64

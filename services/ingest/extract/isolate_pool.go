@@ -26,9 +26,11 @@ const (
 	// DefaultRecycleMemory is the memory after a document above which a
 	// child is replaced when no MaxMemory is set.
 	DefaultRecycleMemory = 512 << 20
-	// rssSlack is what a child may hold beyond MaxMemory outside the Go
-	// runtime's accounting (the mapped binary) before the parent kills it.
-	rssSlack = 64 << 20
+	// ChildRSSSlack is what a child may hold beyond MaxMemory outside
+	// the Go runtime's accounting (the mapped binary) before the parent
+	// kills it: a pod's memory limit must hold Workers × (MaxMemory +
+	// ChildRSSSlack) beside the worker itself.
+	ChildRSSSlack = 64 << 20
 	// rssCheck is how often the parent reads a busy child's resident set.
 	rssCheck = 20 * time.Millisecond
 	// stopWait is how long a child closing down may take before its
@@ -230,7 +232,7 @@ func (p *Pool) do(ctx context.Context, c *poolChild, data []byte) (*childResult,
 			if p.iso.MaxMemory <= 0 {
 				continue
 			}
-			if rss, ok := residentSet(c.cmd.Process.Pid); ok && rss > p.iso.MaxMemory+rssSlack {
+			if rss, ok := residentSet(c.cmd.Process.Pid); ok && rss > p.iso.MaxMemory+ChildRSSSlack {
 				c.kill()
 				<-replies
 				return nil, fmt.Errorf("extracting text in a child process: %w (killed): ran out of memory (limit %d MiB): resident set %d MiB", ErrCrashed, p.iso.MaxMemory>>20, rss>>20)
