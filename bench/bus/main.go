@@ -4,9 +4,16 @@
 // → publish digest → mark digested → ack), next to the same summarising
 // done in process with no bus (the compute), and next to the raw JetStream
 // floor for the same payloads (publish with Nats-Msg-Id, pull-consume, ack,
-// nothing else) on the same embedded server, in one run.
+// nothing else) on the same server, in one run.
 //
-//	go run ./bench/bus [-reps 5] [-copies 4] [-concurrency 2]
+// The nats-server runs in a process of its own by default (-nats child:
+// this binary again, see benchutil.EnvNATSStore), as the NATS StatefulSet
+// does in production, so that this process's CPU time is bantin's side
+// alone and the server's is reported next to it; -nats embedded runs it
+// inside this process, as `bantin all` does, and the CPU time is then both
+// together.
+//
+//	go run ./bench/bus [-nats child|embedded] [-reps 5] [-copies 4] [-concurrency 2]
 //
 // Payloads are the VietNews articles of the shared corpus ($BANTIN_CORPUS,
 // default ../shared/corpus), short texts: the case where bus overhead
@@ -44,6 +51,14 @@ import (
 )
 
 func main() {
+	if store := os.Getenv(benchutil.EnvNATSStore); store != "" {
+		if err := benchutil.ServeNATS(store, benchutil.ServeHooks{}); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/bus (nats-server):", err)
+			os.Exit(1)
+		}
+		return
+	}
+	natsMode := flag.String("nats", "child", "child: nats-server in a process of its own (this binary again), as production runs it, its CPU time reported apart; embedded: inside this process, as `bantin all` runs it, its CPU time counted in this process's")
 	reps := flag.Int("reps", 5, "repetitions of each measurement; the median is reported")
 	copies := flag.Int("copies", 4, "times each corpus article is sent per repetition (with distinct ids)")
 	conc := flag.Int("concurrency", 2, "summarize worker concurrency (the role's default is 2)")
@@ -58,7 +73,11 @@ func main() {
 	if *memProf != "" {
 		runtime.MemProfileRate = 4096
 	}
-	if err := run(*payload, *prof, *reps, *copies, *conc); err != nil {
+	if *natsMode != "child" && *natsMode != "embedded" {
+		fmt.Fprintf(os.Stderr, "bench/bus: -nats %q: want child or embedded\n", *natsMode)
+		os.Exit(2)
+	}
+	if err := run(*natsMode, *payload, *prof, *reps, *copies, *conc); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/bus:", err)
 		os.Exit(1)
 	}
@@ -70,7 +89,7 @@ func main() {
 	}
 }
 
-func run(payload, prof string, reps, copies, conc int) error {
+func run(natsMode, payload, prof string, reps, copies, conc int) error {
 	var arts []benchutil.Article
 	var err error
 	switch payload {
@@ -91,18 +110,49 @@ func run(payload, prof string, reps, copies, conc int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: dir}, log)
-	if err != nil {
-		return err
+	var url string
+	// srvCPU is the nats-server child's CPU time so far in ms, 0 when the
+	// server is embedded (its time is then this process's).
+	srvCPU := func() float64 { return 0 }
+	if natsMode == "embedded" {
+		srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: dir}, log)
+		if err != nil {
+			return err
+		}
+		defer srv.Shutdown()
+		url = srv.ClientURL()
+	} else {
+		child, err := benchutil.StartNATSChild(dir)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := child.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "bench/bus:", err)
+			}
+		}()
+		if _, err := child.CPU(); err != nil {
+			return fmt.Errorf("reading the nats-server child's CPU time: %w", err)
+		}
+		url = child.URL
+		srvCPU = func() float64 {
+			d, _ := child.CPU()
+			return float64(d) / 1e6
+		}
 	}
-	defer srv.Shutdown()
-	b, err := bus.Connect(ctx, srv.ClientURL(), "bench-bus", bus.Topology{}, log)
+	b, err := bus.Connect(ctx, url, "bench-bus", bus.Topology{}, log)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	child := natsMode == "child"
 
 	fmt.Printf("machine: %s\n", benchutil.Machine())
+	if child {
+		fmt.Printf("nats-server: a child process (-nats child); CPU ms/report is this process's (bantin's side), the server's apart (/proc/PID/stat, 10 ms ticks)\n")
+	} else {
+		fmt.Printf("nats-server: embedded in this process (-nats embedded); CPU ms/report includes the server's\n")
+	}
 	fmt.Printf("payloads: %d %s texts × %d copies = %d reports per run, worker concurrency %d, %d repetitions\n\n",
 		len(arts), payload, copies, len(arts)*copies, conc, reps)
 
@@ -115,6 +165,9 @@ func run(payload, prof string, reps, copies, conc int) error {
 		{name: "bantin end-to-end, precomputed digests, from a backlog (the bus path + check; wall time is the worker's)"},
 	}
 	raw, compute, e2e, check, pre := phases[0], phases[1], phases[2], phases[3], phases[4]
+	for _, ph := range phases {
+		ph.srvCPU = srvCPU
+	}
 	var published []float64
 	for rep := 0; rep < reps; rep++ {
 		reports := makeReports(arts, copies, fmt.Sprintf("rep%d", rep))
@@ -168,29 +221,50 @@ func run(payload, prof string, reps, copies, conc int) error {
 			rep+1, raw.rate[rep], compute.rate[rep], e2e.rate[rep], published[rep], check.rate[rep], pre.rate[rep])
 	}
 	cores := float64(runtime.GOMAXPROCS(0))
-	fmt.Printf("\n| measurement (median of %d) | reports/s | wall ms/report | CPU ms/report | cores busy (of %.0f) | allocs/report | note |\n|---|---|---|---|---|---|---|\n", reps, cores)
+	cpuCol := "CPU ms/report"
+	if child {
+		cpuCol = "CPU ms/report, bantin process | nats-server child"
+	}
+	fmt.Printf("\n| measurement (median of %d) | reports/s | wall ms/report | %s | cores busy (of %.0f) | allocs/report | note |\n|---|---|---|---|---|---|---|%s\n", reps, cpuCol, cores, map[bool]string{true: "---|"}[child])
 	for _, ph := range phases {
 		note := ph.note
 		if ph == e2e {
 			note = fmt.Sprintf("%.2f× of summarise-only", ph.median()/compute.median())
 		}
-		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.2f | %.0f | %s |\n", ph.name, ph.median(), ph.wallMS(), ph.cpuMS(), ph.cpuMS()/ph.wallMS(), benchutil.Median(ph.allocs), note)
+		cpu := fmt.Sprintf("%.3f", ph.cpuMS())
+		if child {
+			cpu += fmt.Sprintf(" | %.3f", ph.srvMS())
+		}
+		fmt.Printf("| %s | %.0f | %.3f | %s | %.2f | %.0f | %s |\n", ph.name, ph.median(), ph.wallMS(), cpu, (ph.cpuMS()+ph.srvMS())/ph.wallMS(), benchutil.Median(ph.allocs), note)
+	}
+	who := "this process, the embedded nats-server included"
+	if child {
+		who = "the bantin process alone, the nats-server child's apart"
 	}
 	own := e2e.wallMS() - compute.wallMS()
 	fmt.Printf("\nbantin's own share of per-report wall time: %.3f ms of %.3f ms = %.1f%% (target ≤ 10%%)\n", own, e2e.wallMS(), 100*own/e2e.wallMS())
 	cOwn := e2e.cpuMS() - compute.cpuMS()
-	fmt.Printf("bantin's own share of per-report CPU time: %.3f ms of %.3f ms = %.1f%% (robust to other load on the machine)\n", cOwn, e2e.cpuMS(), 100*cOwn/e2e.cpuMS())
+	fmt.Printf("bantin's own share of per-report CPU time (%s): %.3f ms of %.3f ms = %.1f%% (robust to other load on the machine)\n", who, cOwn, e2e.cpuMS(), 100*cOwn/e2e.cpuMS())
 	dOwn := pre.cpuMS() - check.cpuMS()
 	fmt.Printf("bantin's own CPU time measured without the summariser's noise (precomputed − check only): %.3f ms = %.1f%% of %.3f ms (it + summarise-only)\n", dOwn, 100*dOwn/(dOwn+compute.cpuMS()), dOwn+compute.cpuMS())
-	fmt.Printf("bantin's own CPU time vs the raw JetStream floor's: %.2f× (%.2f× measured without the summariser)\n", cOwn/raw.cpuMS(), dOwn/raw.cpuMS())
-	return opCosts(ctx, b, makeReports(arts, copies, "ops"))
+	if child {
+		// The reading -nats embedded gives, from this run: the server's
+		// CPU time counted as bantin's.
+		all := e2e.cpuMS() + e2e.srvMS()
+		aOwn := all - compute.cpuMS() - compute.srvMS()
+		dAll := pre.cpuMS() + pre.srvMS() - check.cpuMS() - check.srvMS()
+		fmt.Printf("the same with the nats-server child's CPU time counted as bantin's (as in-process): %.3f ms of %.3f ms = %.1f%%; direct %.3f ms = %.1f%%\n", aOwn, all, 100*aOwn/all, dAll, 100*dAll/(dAll+compute.cpuMS()))
+		fmt.Printf("nats-server CPU per report: raw floor %.3f ms, end-to-end %.3f ms, precomputed %.3f ms\n", raw.srvMS(), e2e.srvMS(), pre.srvMS())
+	}
+	fmt.Printf("bantin's own CPU time vs the raw JetStream floor's (client side%s): %.2f× (%.2f× measured without the summariser)\n", map[bool]string{false: " and server"}[child], cOwn/raw.cpuMS(), dOwn/raw.cpuMS())
+	return opCosts(ctx, b, makeReports(arts, copies, "ops"), child, srvCPU)
 }
 
 // opCosts measures, one after another on the same server, each bus
 // operation a report goes through, as bantin's code calls it: what bounds
 // bantin's own time per report. Sequential calls wait for every round
 // trip, so these are upper bounds of the same calls overlapped.
-func opCosts(ctx context.Context, b *bus.Bus, reports []*model.Report) error {
+func opCosts(ctx context.Context, b *bus.Bus, reports []*model.Report, child bool, srvCPU func() float64) error {
 	digests, err := precompute(ctx, reports)
 	if err != nil {
 		return err
@@ -200,16 +274,25 @@ func opCosts(ctx context.Context, b *bus.Bus, reports []*model.Report) error {
 		return err
 	}
 	n := len(reports)
-	fmt.Printf("\n| operation (%d reports, one call at a time) | CPU µs per report |\n|---|---|\n", n)
+	if child {
+		fmt.Printf("\n| operation (%d reports, one call at a time) | CPU µs per report, bantin process | nats-server child (10 ms ticks) |\n|---|---|---|\n", n)
+	} else {
+		fmt.Printf("\n| operation (%d reports, one call at a time) | CPU µs per report (server included) |\n|---|---|\n", n)
+	}
 	// op calls f calls times; each call serves per reports.
 	op := func(name string, calls, per int, f func(i int) error) error {
-		c0 := cpuMS()
+		c0, s0 := cpuMS(), srvCPU()
 		for i := 0; i < calls; i++ {
 			if err := f(i); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		fmt.Printf("| %s | %.1f |\n", name, 1e3*(cpuMS()-c0)/float64(calls*per))
+		k := 1e3 / float64(calls*per)
+		if child {
+			fmt.Printf("| %s | %.1f | %.0f |\n", name, k*(cpuMS()-c0), k*(srvCPU()-s0))
+		} else {
+			fmt.Printf("| %s | %.1f |\n", name, k*(cpuMS()-c0))
+		}
 		return nil
 	}
 	pullAck := func(batch int) func(int) error {
@@ -251,20 +334,26 @@ func opCosts(ctx context.Context, b *bus.Bus, reports []*model.Report) error {
 
 // phase collects one measurement's repetitions.
 type phase struct {
-	name, note        string
-	rate, cpu, allocs []float64 // reports/s; CPU ms and heap allocations per report, this process (embedded server included)
+	name, note string
+	// rate is reports/s; cpu and allocs the CPU ms and heap allocations
+	// per report of this process (embedded server included); srv the
+	// nats-server child's CPU ms per report (0 when embedded).
+	rate, cpu, srv, allocs []float64
+	// srvCPU is the nats-server child's CPU time so far in ms.
+	srvCPU func() float64
 }
 
 // measure runs f, which returns reports/s for n reports, and records it
 // with the CPU time and allocations it took.
 func (p *phase) measure(n int, f func() (float64, error)) error {
-	c0, a0 := cpuMS(), mallocs()
+	c0, s0, a0 := cpuMS(), p.srvCPU(), mallocs()
 	t, err := f()
 	if err != nil {
 		return err
 	}
 	p.rate = append(p.rate, t)
 	p.cpu = append(p.cpu, (cpuMS()-c0)/float64(n))
+	p.srv = append(p.srv, (p.srvCPU()-s0)/float64(n))
 	p.allocs = append(p.allocs, (mallocs()-a0)/float64(n))
 	return nil
 }
@@ -272,6 +361,7 @@ func (p *phase) measure(n int, f func() (float64, error)) error {
 func (p *phase) median() float64 { return benchutil.Median(p.rate) }
 func (p *phase) wallMS() float64 { return 1e3 / p.median() }
 func (p *phase) cpuMS() float64  { return benchutil.Median(p.cpu) }
+func (p *phase) srvMS() float64  { return benchutil.Median(p.srv) }
 
 // pdfTexts extracts the corpus' Vietnamese PDFs that have a text layer.
 func pdfTexts(corpus string) ([]benchutil.Article, error) {

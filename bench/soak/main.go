@@ -5,9 +5,9 @@
 // /proc/PID/status), this process's Go heap and goroutines every -every
 // reports, to show that the workers' memory stays flat under sustained
 // load: that it does not grow with the number of reports processed. The
-// nats-server is this binary again (see envNATSStore); -embedded runs it
-// inside this process instead, as `bantin all` does, and then the RSS is
-// both together.
+// nats-server is this binary again (see benchutil.EnvNATSStore);
+// -embedded runs it inside this process instead, as `bantin all` does, and
+// then the RSS is both together.
 //
 // The load is closed-loop, as a newsroom's is: uploaders wait while more
 // than -backlog reports wait in REPORTS, so the backlog, which is meant to
@@ -59,7 +59,7 @@ import (
 )
 
 func main() {
-	if store := os.Getenv(envNATSStore); store != "" {
+	if store := os.Getenv(benchutil.EnvNATSStore); store != "" {
 		if err := serveNATS(store); err != nil {
 			fmt.Fprintln(os.Stderr, "bench/soak (nats-server):", err)
 			os.Exit(1)
@@ -113,7 +113,7 @@ func run(o options) error {
 	if n <= 0 || every <= 0 || uploaders <= 0 || o.backlog < 0 {
 		return errors.New("-n, -every and -uploaders must be positive, -backlog zero or more")
 	}
-	if _, err := vmRSS("self"); err != nil {
+	if _, err := benchutil.VmRSS("self"); err != nil {
 		return fmt.Errorf("reading VmRSS (Linux only): %w", err)
 	}
 	store, err := os.MkdirTemp("", "bantin-soak-")
@@ -143,11 +143,11 @@ func run(o options) error {
 			return err
 		}
 		defer func() {
-			if err := child.stop(); err != nil {
+			if err := child.Stop(); err != nil {
 				fmt.Fprintln(os.Stderr, "bench/soak:", err)
 			}
 		}()
-		natsURL, natsPID, natsQ1 = child.url, strconv.Itoa(child.pid()), child.profileQ1
+		natsURL, natsPID, natsQ1 = child.URL, strconv.Itoa(child.PID()), child.profileQ1
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -296,10 +296,10 @@ func run(o options) error {
 	var mu sync.Mutex
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	take := func(reports int) {
-		rss, _ := vmRSS("self")
+		rss, _ := benchutil.VmRSS("self")
 		natsRSS := 0.0
 		if natsPID != "" {
-			natsRSS, _ = vmRSS(natsPID)
+			natsRSS, _ = benchutil.VmRSS(natsPID)
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

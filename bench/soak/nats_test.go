@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bantin/bantin/bench/internal/benchutil"
 	"github.com/bantin/bantin/internal/bus"
 )
 
 // TestMain lets the test binary be the nats-server child, as the soak
 // binary is.
 func TestMain(m *testing.M) {
-	if store := os.Getenv(envNATSStore); store != "" {
+	if store := os.Getenv(benchutil.EnvNATSStore); store != "" {
 		if err := serveNATS(store); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -35,17 +36,17 @@ func TestNATSChild(t *testing.T) {
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			_ = child.stop()
+			_ = child.Stop()
 		}
 	})
-	if child.pid() == os.Getpid() {
+	if child.PID() == os.Getpid() {
 		t.Fatalf("nats-server runs in the test's own process")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := bus.Connect(ctx, child.url, "soak-test", bus.Topology{}, slog.New(slog.DiscardHandler))
+	b, err := bus.Connect(ctx, child.URL, "soak-test", bus.Topology{}, slog.New(slog.DiscardHandler))
 	if err != nil {
-		t.Fatalf("connecting to the child at %s: %v", child.url, err)
+		t.Fatalf("connecting to the child at %s: %v", child.URL, err)
 	}
 	stored, err := streamStates(ctx, b)
 	b.Close()
@@ -55,11 +56,11 @@ func TestNATSChild(t *testing.T) {
 	if len(stored) == 0 {
 		t.Fatalf("no streams after bus setup")
 	}
-	own, err := vmRSS("self")
+	own, err := benchutil.VmRSS("self")
 	if err != nil || own <= 0 {
 		t.Fatalf("own VmRSS: %v MiB, %v", own, err)
 	}
-	rss, err := vmRSS(strconv.Itoa(child.pid()))
+	rss, err := benchutil.VmRSS(strconv.Itoa(child.PID()))
 	if err != nil || rss <= 0 {
 		t.Fatalf("child's VmRSS: %v MiB, %v", rss, err)
 	}
@@ -73,14 +74,14 @@ func TestNATSChild(t *testing.T) {
 	}
 	// SIGTERM is a clean shutdown, not a death by signal.
 	stopped = true
-	if err := child.stop(); err != nil {
+	if err := child.Stop(); err != nil {
 		t.Fatalf("stopping the child: %v", err)
 	}
 	if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
 		t.Fatalf("the child's heap profile at stop: %v", err)
 	}
-	if _, err := vmRSS(strconv.Itoa(child.pid())); err == nil {
-		t.Fatalf("child %d still running after stop", child.pid())
+	if _, err := benchutil.VmRSS(strconv.Itoa(child.PID())); err == nil {
+		t.Fatalf("child %d still running after stop", child.PID())
 	}
 }
 
