@@ -58,7 +58,7 @@ func main() {
 		}
 		return
 	}
-	natsMode := flag.String("nats", "child", "child: nats-server in a process of its own (this binary again), as production runs it, its CPU time reported apart; embedded: inside this process, as `bantin all` runs it, its CPU time counted in this process's")
+	natsMode := flag.String("nats", "child", "child: nats-server in a process of its own (this binary again), as production runs it, its CPU time reported apart; embedded: inside this process, as 'bantin all' runs it, its CPU time counted in this process's")
 	reps := flag.Int("reps", 5, "repetitions of each measurement; the median is reported")
 	copies := flag.Int("copies", 4, "times each corpus article is sent per repetition (with distinct ids)")
 	conc := flag.Int("concurrency", 2, "summarize worker concurrency (the role's default is 2)")
