@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -46,6 +47,15 @@ const contentChunk = 32 << 10
 type errSlowPath struct{ why string }
 
 func (e errSlowPath) Error() string { return "content read by pdf.Interpret: " + e.why }
+
+// whyHexEOF is errSlowPath's reason when content ends inside a hex
+// string, where pdf.Interpret loops for ever: the fast path does not hand
+// such a page back to it (errHexEOF).
+const whyHexEOF = "unterminated hex string"
+
+// errHexEOF is the error of a page whose content ends inside a hex
+// string; the text before it is kept.
+var errHexEOF = errors.New("the page's content ends inside a hex string <…>, which the PDF library cannot read (it would loop for ever); the text before it is kept")
 
 // kind is the type of an operand, as far as text extraction tells types
 // apart.
@@ -459,7 +469,7 @@ func (l *contentLexer) hexString() token {
 	for {
 		c := l.readByte()
 		if l.eof {
-			panic(errSlowPath{"unterminated hex string"}) // the library loops for ever
+			panic(errSlowPath{whyHexEOF}) // the library loops for ever
 		}
 		if c == '>' {
 			break
@@ -470,7 +480,7 @@ func (l *contentLexer) hexString() token {
 		c2 := l.readByte()
 		for isPDFSpace(c2) {
 			if l.eof {
-				panic(errSlowPath{"unterminated hex string"})
+				panic(errSlowPath{whyHexEOF})
 			}
 			c2 = l.readByte()
 		}

@@ -366,3 +366,36 @@ func FuzzFastContentMatchesLegacy(f *testing.F) {
 		}
 	})
 }
+
+// TestContentEndingInHexString reads pages whose content ends inside a
+// hex string, where pdf.Interpret loops for ever: the page comes back at
+// once with the text before it and a warning, in the page's content and
+// in a form's, and the other pages are read as usual.
+func TestContentEndingInHexString(t *testing.T) {
+	const line = "BT /F1 12 Tf 72 700 Td (Bao cao tinh hinh kinh te xa hoi thang sau) Tj ET\n"
+	tests := []struct {
+		name    string
+		content string
+		form    string
+	}{
+		{name: "page content", content: line + "BT /F1 12 Tf 72 650 Td <4261 6f"},
+		{name: "page content, odd digits", content: line + "BT /F1 12 Tf 72 650 Td <426"},
+		{name: "form content", content: line + "/X1 Do", form: "BT /F1 10 Tf 72 400 Td <4261"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			doc, err := PDF(ctx, contentPDF(tt.form, true, tt.content))
+			if err != nil {
+				t.Fatalf("PDF: %v (the library's loop was not avoided?)", err)
+			}
+			if !strings.Contains(doc.Text(), "Bao cao tinh hinh kinh te xa hoi thang sau") {
+				t.Errorf("text %q lost what came before the hex string", doc.Text())
+			}
+			if len(doc.Warnings) == 0 || !strings.Contains(doc.Warnings[0], "ends inside a hex string") {
+				t.Errorf("warnings %q: want one saying the content ends inside a hex string", doc.Warnings)
+			}
+		})
+	}
+}

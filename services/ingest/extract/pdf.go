@@ -372,6 +372,11 @@ func walkPage(ctx context.Context, p pdf.Page, fonts *fontCache, sc *pageScratch
 	defer func() {
 		sc.glyphs, sc.content = w.glyphs, w.buf
 		if r := recover(); r != nil {
+			if e, ok := r.(errSlowPath); ok && !legacy && e.why == whyHexEOF {
+				// The legacy path would never return: keep what was read.
+				lines, unmapped, err, done = pageText(w.glyphs), w.unmapped, errHexEOF, true
+				return
+			}
 			if !legacy {
 				lines, unmapped, err, done = nil, 0, nil, false
 				return
