@@ -60,6 +60,11 @@ type options struct {
 	websubHub    string // publish: external WebSub hub to ping
 	builtinHub   bool   // publish: serve a WebSub hub at /websub
 	webhooksFile string // publish: JSON list of webhook subscriptions
+	// publish: memory bounds of the index and the rendered outputs, and
+	// how often the index follows DIGESTS' retention.
+	cacheDigests     int
+	outputCacheBytes int64
+	retentionCheck   time.Duration
 
 	logFormat, logLevel string
 	log                 *slog.Logger
@@ -104,13 +109,17 @@ func publishFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.review, "review", false, "hold digests as drafts until an editor approves them at /review (token from BANTIN_EDITOR_TOKEN or BANTIN_EDITOR_TOKEN_FILE)")
 	fs.StringVar(&o.websubHub, "websub-hub", "", "WebSub hub URL that feeds advertise and that is pinged on every change")
 	fs.BoolVar(&o.builtinHub, "websub-builtin-hub", false, "serve a WebSub hub at /websub that verifies subscribers and delivers signed content")
+	fs.IntVar(&o.cacheDigests, "cache-digests", 0, "full digests publish keeps in memory, least recently used out first; the others are read again from DIGESTS when a page needs them (0: 50 × the feed size + 500)")
+	fs.Int64Var(&o.outputCacheBytes, "output-cache-bytes", publish.DefaultOutputCacheBytes, "bytes of rendered topic feeds and pages publish keeps for conditional GET, least recently used out first")
+	fs.DurationVar(&o.retentionCheck, "retention-check", publish.DefaultRetentionCheck, "how often publish drops from its index the digests DIGESTS no longer holds (after the MaxAge, MaxMsgs or MaxBytes an operator set on it)")
 	fs.StringVar(&o.webhooksFile, "webhooks-file", "", "JSON file of webhook subscriptions [{name, url, format: json|slack|mattermost|teams, topics, sites, secret_env, secret_file}]; default secret from BANTIN_WEBHOOK_SECRET")
 }
 
 // publishConfig builds the publish role's settings; secrets come from the
 // environment or files only.
 func (o *options) publishConfig(baseURL string) (publish.Config, error) {
-	cfg := publish.Config{BaseURL: baseURL, Review: o.review, WebSubHub: o.websubHub, BuiltinHub: o.builtinHub}
+	cfg := publish.Config{BaseURL: baseURL, Review: o.review, WebSubHub: o.websubHub, BuiltinHub: o.builtinHub,
+		CacheSize: o.cacheDigests, OutputCacheBytes: o.outputCacheBytes, RetentionCheck: o.retentionCheck}
 	if o.review {
 		tok, err := secretFromEnv("BANTIN_EDITOR_TOKEN")
 		if err != nil {
