@@ -187,6 +187,7 @@ type hookReceiver struct {
 	mu    sync.Mutex
 	seen  map[string]int
 	total int
+	last  time.Time // when the latest push arrived
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -194,8 +195,16 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.seen[r.Header.Get("X-Bantin-Delivery")]++
 	h.total++
+	h.last = time.Now()
 	h.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// lastPush returns when the latest push arrived.
+func (h *hookReceiver) lastPush() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last
 }
 
 func (h *hookReceiver) counts() (total, distinct, dups int) {
