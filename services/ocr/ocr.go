@@ -184,31 +184,17 @@ func (s *Service) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
-	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			s.handle(work, msg)
-		}()
-	}, jetstream.PullMaxMessages(s.cfg.Concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			s.log.Warn("consuming OCR jobs", "err", err)
-		}
-	}))
-	if err != nil {
-		return fmt.Errorf("consuming %s: %w", model.StreamOCR, err)
-	}
 	close(s.ready)
 	s.log.Info("ocr worker consuming", "stream", model.StreamOCR, "consumer", model.ConsumerOCR,
 		"concurrency", s.cfg.Concurrency, "dpi", s.cfg.DPI, "lang", s.cfg.Lang)
-	<-ctx.Done()
+	// A job is pulled only for a free handler: OCR takes minutes, and a job
+	// fetched ahead would wait unkept-alive past AckWait.
+	bus.Puller{Consumer: cons, Handlers: s.cfg.Concurrency,
+		Name: model.StreamOCR + "/" + model.ConsumerOCR, Log: s.log}.
+		Run(ctx, &wg, func(msg jetstream.Msg) func() { return func() { s.handle(work, msg) } })
 
 	s.log.Info("draining ocr worker")
-	cc.Drain()
-	<-cc.Closed()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {

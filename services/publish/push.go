@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/model"
 )
 
@@ -274,74 +275,20 @@ func (p *pusher) run(ctx context.Context) error {
 	}
 	p.s.pushReady.Store(true)
 
-	sem := make(chan struct{}, pushConcurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for ctx.Err() == nil {
-		free := 0
-		select { // wait for one free handler, then take any others free
-		case sem <- struct{}{}:
-			free++
-		case <-ctx.Done():
-			continue
-		}
-	more:
-		for free < pushConcurrency {
-			select {
-			case sem <- struct{}{}:
-				free++
-			default:
-				break more
-			}
-		}
-		got, err := p.pull(ctx, cons, free, func(msg jetstream.Msg) {
-			if ctx.Err() != nil {
-				// Shutdown began while the pull was out: hand it back.
-				_ = msg.Nak()
-				<-sem
-				return
-			}
+	// Versions of one digest are pushed in stream order: queue runs in
+	// arrival order, before the push's goroutine starts.
+	bus.Puller{Consumer: cons, Handlers: pushConcurrency, Wait: pushPullWait,
+		Name: model.StreamDigests + "/" + ConsumerPush, Log: p.s.log}.
+		Run(ctx, &wg, func(msg jetstream.Msg) func() {
 			done, prev := p.queue(msg)
-			wg.Add(1)
-			go func() {
-				defer func() { p.finish(msg, done); <-sem; wg.Done() }()
+			return func() {
+				defer p.finish(msg, done)
 				p.handle(ctx, kv, msg, prev)
-			}()
-		})
-		for range free - got {
-			<-sem
-		}
-		if err != nil && ctx.Err() == nil {
-			p.s.log.Warn("pulling digests to push", "consumer", ConsumerPush, "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
 			}
-		}
-	}
+		})
 	return nil
-}
-
-// pull asks for up to n digests in one pull request that expires after
-// pushPullWait, and hands each to take as it arrives. A pull that expires
-// with fewer is not an error. The request is not cancelled by shutdown (a
-// message sent to a cancelled pull would wait out AckWait).
-func (p *pusher) pull(ctx context.Context, cons jetstream.Consumer, n int, take func(jetstream.Msg)) (int, error) {
-	batch, err := cons.Fetch(n, jetstream.FetchMaxWait(pushPullWait))
-	if err != nil {
-		return 0, fmt.Errorf("pulling from %s/%s: %w", model.StreamDigests, ConsumerPush, err)
-	}
-	got := 0
-	for msg := range batch.Messages() {
-		got++
-		take(msg)
-	}
-	switch err := batch.Error(); {
-	case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoHeartbeat):
-		return got, nil
-	default:
-		return got, fmt.Errorf("pulling from %s/%s: %w", model.StreamDigests, ConsumerPush, err)
-	}
 }
 
 // digestID is the id in a digest message, "" when it has none.

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -160,56 +159,14 @@ func (s *Service) Run(ctx context.Context) error {
 	// to NATS of one report overlap the summarising of the next instead
 	// of leaving a core (or an LLM slot) idle.
 	s.slots = make(chan struct{}, s.cfg.Concurrency)
-	sem := make(chan struct{}, 2*s.cfg.Concurrency)
 	var wg sync.WaitGroup
 	close(s.ready)
 	s.log.Info("summarize worker consuming", "stream", model.StreamReports, "consumer", model.ConsumerSummarize, "concurrency", s.cfg.Concurrency)
-	// A message is pulled only once a handler is free to take it (and keep
-	// it alive with InProgress): one fetched ahead into a client buffer
-	// would sit there unacknowledged while handlers outlast AckWait (an LLM
-	// endpoint failing for minutes), be redelivered meanwhile and count
-	// toward MaxDeliver without ever being worked on. So each pull asks
-	// for as many reports as there are free handlers; it waits for
-	// Concurrency of them (half the handlers, the other half still busy)
-	// unless the queue looked empty, because one pull request costs the
-	// client and the server several times what a report's share of a
-	// batch does (bench/bus).
-	batch := max(1, s.cfg.Concurrency)
-	for ctx.Err() == nil {
-		free := s.reserve(ctx, sem, batch)
-		if free == 0 {
-			continue
-		}
-		got, err := s.pull(ctx, cons, free, func(msg jetstream.Msg) {
-			if ctx.Err() != nil {
-				// Shutdown began while the pull was out: hand it back at once.
-				<-sem
-				_ = msg.Nak()
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				s.handle(work, msg)
-			}()
-		})
-		for range free - got {
-			<-sem
-		}
-		// A pull that came back short found the queue drained: ask for
-		// whatever is free next time rather than waiting for a batch.
-		batch = max(1, s.cfg.Concurrency)
-		if got < free {
-			batch = 1
-		}
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("pulling reports", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}
+	// Each pull waits for Concurrency free handlers, half of them, the
+	// other half still busy.
+	bus.Puller{Consumer: cons, Handlers: 2 * s.cfg.Concurrency, Batch: s.cfg.Concurrency,
+		Name: model.StreamReports + "/" + model.ConsumerSummarize, Log: s.log}.
+		Run(ctx, &wg, func(msg jetstream.Msg) func() { return func() { s.handle(work, msg) } })
 
 	s.log.Info("draining summarize worker")
 	done := make(chan struct{})
@@ -223,62 +180,6 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("summarize worker stopped")
 	return nil
-}
-
-// pullWait bounds one pull request for the next reports; it is not
-// cancelled by shutdown (a message the server sent to a cancelled pull
-// would wait out AckWait), so shutdown waits at most this long for it.
-const pullWait = 2 * time.Second
-
-// reserve takes handler tokens from sem: at least want of them (or all
-// there are, if fewer), waiting for them, then any more free at once. It
-// returns how many it took; none when ctx ended first.
-func (s *Service) reserve(ctx context.Context, sem chan struct{}, want int) int {
-	want = min(want, cap(sem))
-	n := 0
-	for n < want {
-		select {
-		case sem <- struct{}{}:
-			n++
-		case <-ctx.Done():
-			for range n {
-				<-sem
-			}
-			return 0
-		}
-	}
-	for n < cap(sem) {
-		select {
-		case sem <- struct{}{}:
-			n++
-		default:
-			return n
-		}
-	}
-	return n
-}
-
-// pull asks for up to n reports in one pull request and hands each to
-// take as it arrives, within pullWait. It returns how many came; a pull
-// that times out with fewer is not an error.
-func (s *Service) pull(ctx context.Context, cons jetstream.Consumer, n int, take func(jetstream.Msg)) (int, error) {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pullWait)
-	defer cancel()
-	b, err := cons.Fetch(n, jetstream.FetchContext(fctx))
-	if err != nil {
-		return 0, fmt.Errorf("pulling from %s/%s: %w", model.StreamReports, model.ConsumerSummarize, err)
-	}
-	got := 0
-	for msg := range b.Messages() {
-		got++
-		take(msg)
-	}
-	switch err := b.Error(); {
-	case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoHeartbeat):
-		return got, nil
-	default:
-		return got, fmt.Errorf("pulling from %s/%s: %w", model.StreamReports, model.ConsumerSummarize, err)
-	}
 }
 
 // handle maps one message's outcome to Ack, Nak or Term.
