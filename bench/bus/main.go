@@ -577,20 +577,11 @@ func endToEnd(ctx context.Context, b *bus.Bus, reports []*model.Report, conc int
 		}
 		return nil
 	}
-	var got atomic.Int64
-	done := make(chan struct{})
-	sub, err := b.NC.Subscribe(model.SubjectDigestPrefix+">", func(*nats.Msg) {
-		if got.Add(1) == int64(n) {
-			close(done)
-		}
-	})
+	watch, err := benchutil.WatchDigests(b.NC, n)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer sub.Unsubscribe()
-	if err := b.NC.Flush(); err != nil {
-		return 0, 0, err
-	}
+	defer watch.Close()
 	svc, err := summarize.New(summarize.Config{Concurrency: conc}, summarize.Deps{Bus: b, Summarizer: sum, Log: log})
 	if err != nil {
 		return 0, 0, err
@@ -632,11 +623,9 @@ func endToEnd(ctx context.Context, b *bus.Bus, reports []*model.Report, conc int
 			pubDone <- float64(n) / time.Since(start).Seconds()
 		}()
 	}
-	select {
-	case <-done:
-	case <-time.After(5 * time.Minute):
+	if err := watch.Wait(5 * time.Minute); err != nil {
 		stop()
-		return 0, 0, fmt.Errorf("only %d of %d digests after 5 minutes", got.Load(), n)
+		return 0, 0, err
 	}
 	rate := float64(n) / time.Since(start).Seconds()
 	stop()

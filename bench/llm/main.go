@@ -18,10 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync/atomic"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/bantin/bantin/bench/internal/benchutil"
 	"github.com/bantin/bantin/internal/bus"
@@ -170,20 +167,11 @@ func newLLM(url string, conc, rpm int, cache llm.Cache, log *slog.Logger) (*llm.
 // reports/s from the first publish to the last digest.
 func throughput(ctx context.Context, b *bus.Bus, sum summarize.Summarizer, conc int, reports []*model.Report, log *slog.Logger) (float64, error) {
 	n := len(reports)
-	var got atomic.Int64
-	done := make(chan struct{})
-	sub, err := b.NC.Subscribe(model.SubjectDigestPrefix+">", func(m *nats.Msg) {
-		if got.Add(1) == int64(n) {
-			close(done)
-		}
-	})
+	watch, err := benchutil.WatchDigests(b.NC, n)
 	if err != nil {
 		return 0, err
 	}
-	defer sub.Unsubscribe()
-	if err := b.NC.Flush(); err != nil {
-		return 0, err
-	}
+	defer watch.Close()
 	svc, err := summarize.New(summarize.Config{Concurrency: conc}, summarize.Deps{Bus: b, Summarizer: sum, Log: log})
 	if err != nil {
 		return 0, err
@@ -201,10 +189,8 @@ func throughput(ctx context.Context, b *bus.Bus, sum summarize.Summarizer, conc 
 			return 0, err
 		}
 	}
-	select {
-	case <-done:
-	case <-time.After(5 * time.Minute):
-		return 0, fmt.Errorf("only %d of %d digests after 5 minutes", got.Load(), n)
+	if err := watch.Wait(5 * time.Minute); err != nil {
+		return 0, err
 	}
 	rate := float64(n) / time.Since(start).Seconds()
 	stop()

@@ -23,16 +23,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/bantin/bantin/bench/internal/benchutil"
 	"github.com/bantin/bantin/internal/bus"
 	"github.com/bantin/bantin/internal/llmtest"
-	"github.com/bantin/bantin/internal/model"
 )
 
 func main() {
@@ -123,20 +119,11 @@ func measure(ctx context.Context, b *bus.Bus, exe, natsURL, llmURL string, k, co
 	if err != nil {
 		return 0, err
 	}
-	var got atomic.Int64
-	done := make(chan struct{})
-	sub, err := b.NC.Subscribe(model.SubjectDigestPrefix+">", func(*nats.Msg) {
-		if got.Add(1) == int64(n) {
-			close(done)
-		}
-	})
+	watch, err := benchutil.WatchDigests(b.NC, n)
 	if err != nil {
 		return 0, err
 	}
-	defer sub.Unsubscribe()
-	if err := b.NC.Flush(); err != nil {
-		return 0, err
-	}
+	defer watch.Close()
 	var procs []*exec.Cmd
 	defer func() {
 		for _, p := range procs {
@@ -173,10 +160,8 @@ func measure(ctx context.Context, b *bus.Bus, exe, natsURL, llmURL string, k, co
 			return 0, err
 		}
 	}
-	select {
-	case <-done:
-	case <-time.After(5 * time.Minute):
-		return 0, fmt.Errorf("only %d of %d digests after 5 minutes", got.Load(), n)
+	if err := watch.Wait(5 * time.Minute); err != nil {
+		return 0, err
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
 }
