@@ -82,6 +82,10 @@ func (s *Service) applyRetention(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading %s's state: %w", model.StreamDigests, err)
 	}
+	if info.State.FirstSeq <= s.retainedFrom {
+		return nil // nothing left the stream since the last look
+	}
+	s.retainedFrom = info.State.FirstSeq
 	if n := s.index.DropBefore(info.State.FirstSeq); n > 0 {
 		s.digests.Set(float64(s.index.Len()))
 		s.log.Info("dropped digests the stream no longer holds", "stream", model.StreamDigests, "dropped", n, "first_seq", info.State.FirstSeq, "digests", s.index.Len())

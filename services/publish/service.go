@@ -83,6 +83,9 @@ type Service struct {
 	// stream is the DIGESTS stream, which the index reads digests
 	// again from; set by Run.
 	stream atomic.Pointer[jetstream.Stream]
+	// retainedFrom is DIGESTS' first sequence at the last retention
+	// check (followRetention's alone).
+	retainedFrom uint64
 
 	digests   prometheus.Gauge
 	received  prometheus.Counter
